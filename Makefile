@@ -1,0 +1,37 @@
+# make test  : create .venv, install the project with its dev extras, run ruff, mypy and pytest
+# make demo  : run the quickstart stack against the bundled emulator with `pulumi up`
+# make bench : run the benchmarks (markdown table + PNG plot in benchmarks/results/)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: test lint typecheck unit demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check ims_provider tests benchmarks examples
+	$(PY) -m ruff format --check ims_provider tests benchmarks examples
+
+typecheck: $(VENV)/.installed
+	$(PY) -m mypy
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+demo: $(VENV)/.installed
+	bash scripts/demo.sh
+
+bench: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,91 @@
+"""Exceptions raised by ims_provider.
+
+Every message is built from non-secret facts only (IDs, codes, reasons), so an exception can be
+printed, logged or shown by the Pulumi engine without leaking credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ImsProviderError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(ImsProviderError):
+    """The provider configuration is missing or invalid."""
+
+
+class ImsApiError(ImsProviderError):
+    """IMS (or the API gateway in front of it) answered with an error status."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        self.retry_after = retry_after
+        where = f"{method} {path}: " if method else ""
+        rid = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{where}HTTP {status} {code}: {message}{rid}")
+
+
+class AmbiguousRequestError(ImsProviderError):
+    """A non-idempotent request failed in a way that leaves unknown whether IMS processed it."""
+
+    def __init__(self, method: str, path: str, cause: str) -> None:
+        self.method = method
+        self.path = path
+        self.cause = cause
+        super().__init__(f"{method} {path}: the outcome is unknown ({cause})")
+
+
+class JobFailedError(ImsProviderError):
+    """An IMS asynchronous job (or one of its sub-jobs) ended in FAIL."""
+
+    def __init__(
+        self,
+        job_id: str,
+        error_code: str | None,
+        fail_reason: str | None,
+        sub_failures: list[dict[str, Any]] | None = None,
+        cleaned_up: list[str] | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.error_code = error_code
+        self.fail_reason = fail_reason
+        self.sub_failures = sub_failures or []
+        self.cleaned_up = cleaned_up or []
+        parts = [f"IMS job {job_id} failed: {error_code or 'no error code'}: {fail_reason or 'no reason given'}"]
+        for sub in self.sub_failures:
+            parts.append(
+                f"sub-job {sub.get('job_id')}: {sub.get('error_code') or 'no error code'}: "
+                f"{sub.get('fail_reason') or 'no reason given'}"
+            )
+        if self.cleaned_up:
+            parts.append("deleted the images the job did make: " + ", ".join(self.cleaned_up))
+        super().__init__("; ".join(parts))
+
+
+class WaitTimeoutError(ImsProviderError):
+    """A wait ran past its deadline."""
+
+    def __init__(self, what: str, elapsed: float, last: Any = None, hint: str = "") -> None:
+        self.what = what
+        self.elapsed = elapsed
+        self.last = last
+        msg = f"timed out after {elapsed:.0f}s waiting for {what}"
+        super().__init__(f"{msg}. {hint}" if hint else msg)
