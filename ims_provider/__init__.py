@@ -1,0 +1,31 @@
+"""Huawei Cloud IMS private images as code: a Pulumi dynamic provider (``PrivateImage``).
+
+Names are imported lazily so that ``ims_provider.emulator`` (which shares nothing with the provider)
+starts without loading Pulumi.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ims_provider.provider import PrivateImageProvider
+    from ims_provider.resource import DataImageArgs, PrivateImage, PrivateImageArgs, TimeoutsArgs
+
+__all__ = ["DataImageArgs", "PrivateImage", "PrivateImageArgs", "PrivateImageProvider", "TimeoutsArgs"]
+__version__ = "0.1.0"
+
+_HOMES = {
+    "PrivateImageProvider": "ims_provider.provider",
+    "PrivateImage": "ims_provider.resource",
+    "PrivateImageArgs": "ims_provider.resource",
+    "DataImageArgs": "ims_provider.resource",
+    "TimeoutsArgs": "ims_provider.resource",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'ims_provider' has no attribute {name!r}")

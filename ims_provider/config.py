@@ -1,0 +1,273 @@
+"""Provider configuration: stack config (``ims:*`` and ``huaweicloud:*`` keys) and environment variables.
+
+The Pulumi host hands ``configure()`` the whole stack config with namespaced keys, so users of
+``pulumi-huaweicloud`` can reuse their ``huaweicloud:*`` settings, and the usual Huawei Cloud / SDK /
+OpenStack environment variables work too. Error messages name the keys and variables that were looked
+at, never their values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from requests.auth import AuthBase
+
+from .auth import AkSkAuth, TokenAuth
+from .errors import ConfigError
+
+__all__ = ["SOURCES", "ProviderConfig", "Source", "load_config"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one setting may come from, in precedence order: stack config keys, then env vars."""
+
+    keys: tuple[str, ...]
+    env: tuple[str, ...] = ()
+
+    def names(self) -> str:
+        parts = [f"config {k}" for k in self.keys] + [f"env {e}" for e in self.env]
+        return ", ".join(parts)
+
+
+SOURCES: Mapping[str, Source] = {
+    "region": Source(
+        ("ims:region", "huaweicloud:region"), ("HW_REGION_NAME", "HUAWEICLOUD_SDK_REGION", "OS_REGION_NAME")
+    ),
+    "project_id": Source(
+        ("ims:projectId", "huaweicloud:projectId"),
+        ("HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID", "OS_PROJECT_ID"),
+    ),
+    "access_key": Source(
+        ("ims:accessKey", "huaweicloud:accessKey"), ("HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK", "OS_ACCESS_KEY")
+    ),
+    "secret_key": Source(
+        ("ims:secretKey", "huaweicloud:secretKey"), ("HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK", "OS_SECRET_KEY")
+    ),
+    "security_token": Source(
+        ("ims:securityToken", "huaweicloud:securityToken"),
+        ("HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN"),
+    ),
+    "auth_token": Source(("ims:authToken",), ("HW_AUTH_TOKEN",)),
+    "endpoint": Source(("ims:endpoint",), ("IMS_ENDPOINT",)),
+    "iam_endpoint": Source(("ims:iamEndpoint", "huaweicloud:authUrl")),
+    "ca_bundle": Source(("ims:caBundle",), ("IMS_CA_BUNDLE",)),
+    "insecure": Source(("ims:insecure",)),
+    "progress": Source(("ims:progress",)),
+    "debug": Source(("ims:debug",)),
+    "poll_delay": Source(("ims:pollDelay",)),
+}
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Resolved, validated settings. Secret fields stay out of ``repr``; use :meth:`describe` to log."""
+
+    region: str  # "" only when both project_id and endpoint are configured
+    project_id: str | None
+    endpoint: str
+    iam_endpoint: str
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    auth_token: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
+    insecure: bool = False
+    progress: bool = True
+    debug: bool = False
+    poll_delay: float | None = None  # seconds before the first job poll; None = the waiter's default
+    sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def uses_aksk(self) -> bool:
+        return bool(self.access_key and self.secret_key)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value configured, for redaction."""
+        return tuple(s for s in (self.secret_key, self.security_token, self.auth_token) if s)
+
+    def auth(self, *, project_id: str | None = None) -> AuthBase:
+        """The ``requests`` auth object for IMS calls; ``project_id`` overrides the configured one."""
+        pid = project_id or self.project_id
+        if self.access_key and self.secret_key:
+            return AkSkAuth(
+                self.access_key, self.secret_key, project_id=pid, security_token=self.security_token
+            )
+        if self.auth_token:
+            return TokenAuth(self.auth_token, project_id=pid)
+        raise ConfigError("no credentials configured: " + _credential_hint())
+
+    def describe(self) -> dict[str, object]:
+        """A dict safe to log: no secret values, only whether they are set and where they came from."""
+        if self.uses_aksk:
+            method = "aksk+securityToken" if self.security_token else "aksk"
+        else:
+            method = "token" if self.auth_token else "none"
+        return {
+            "region": self.region,
+            "project_id": self.project_id,
+            "endpoint": self.endpoint,
+            "iam_endpoint": self.iam_endpoint,
+            "auth": method,
+            "access_key": _mask(self.access_key),
+            "ca_bundle": self.ca_bundle,
+            "insecure": self.insecure,
+            "progress": self.progress,
+            "debug": self.debug,
+            "poll_delay": self.poll_delay,
+            "sources": dict(self.sources),
+        }
+
+
+def _mask(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value[:4] + "***" if len(value) > 8 else "***"
+
+
+def _credential_hint() -> str:
+    return (
+        f"set an access key ({SOURCES['access_key'].names()}) and a secret key "
+        f"({SOURCES['secret_key'].names()}), optionally a security token "
+        f"({SOURCES['security_token'].names()}); or an IAM token ({SOURCES['auth_token'].names()})"
+    )
+
+
+def _lookup(
+    name: str, get: Callable[[str], str | None], environ: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """First non-blank value for setting ``name`` and a label of where it came from."""
+    source = SOURCES[name]
+    for key in source.keys:
+        value = get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip(), f"config {key}"
+    for var in source.env:
+        value = environ.get(var)
+        if value is not None and value.strip():
+            return value.strip(), f"env {var}"
+    return None, None
+
+
+def _bool(name: str, raw: str | None, where: str | None, default: bool) -> bool:
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{where} must be true or false (setting {name})")
+
+
+def _seconds(raw: str | None, where: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise ConfigError(f"{where} must be a number of seconds between 0 and 3600")
+    return value
+
+
+def _url(raw: str, where: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where} must be an http:// or https:// URL with a host")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{where} must not have a query string or fragment")
+    return raw.rstrip("/")
+
+
+def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | None = None) -> ProviderConfig:
+    """Resolve and validate the configuration; the first source that has a value wins.
+
+    ``get`` reads a namespaced stack config key (``lambda k: req.config.get(k)`` in ``configure()``);
+    ``environ`` defaults to ``os.environ``. Raises :class:`ConfigError` naming every key looked at.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, str | None] = {}
+    sources: dict[str, str] = {}
+    for name in SOURCES:
+        value, where = _lookup(name, get, env)
+        values[name] = value
+        if where is not None:
+            sources[name] = where
+
+    region = values["region"] or ""
+    project_id = values["project_id"]
+    endpoint_raw = values["endpoint"]
+    if not region and not (project_id and endpoint_raw):
+        raise ConfigError(
+            f"no region configured: set one of {SOURCES['region'].names()} "
+            "(a region may only be left out when both a project id and ims:endpoint are set)"
+        )
+    if region and not _REGION.match(region):
+        raise ConfigError(f"{sources['region']} is not a valid region id")
+
+    access_key, secret_key = values["access_key"], values["secret_key"]
+    auth_token = values["auth_token"]
+    if not (access_key and secret_key):
+        if access_key and not auth_token:
+            raise ConfigError(
+                f"an access key is set ({sources['access_key']}) but no secret key: "
+                f"set one of {SOURCES['secret_key'].names()}"
+            )
+        if secret_key and not auth_token:
+            raise ConfigError(
+                f"a secret key is set ({sources['secret_key']}) but no access key: "
+                f"set one of {SOURCES['access_key'].names()}"
+            )
+        if not auth_token:
+            raise ConfigError("no credentials configured: " + _credential_hint())
+        access_key = secret_key = None
+
+    if endpoint_raw:
+        endpoint = _url(endpoint_raw, sources["endpoint"])
+    else:
+        endpoint = f"https://ims.{region}.myhuaweicloud.com"
+        sources["endpoint"] = "default"
+
+    iam_raw = values["iam_endpoint"]
+    if iam_raw:
+        iam_endpoint = _url(iam_raw, sources["iam_endpoint"])
+        if iam_endpoint.endswith("/v3"):
+            iam_endpoint = iam_endpoint[: -len("/v3")]
+    elif endpoint_raw:
+        iam_endpoint = endpoint
+        sources["iam_endpoint"] = sources["endpoint"]
+    else:
+        iam_endpoint = f"https://iam.{region}.myhuaweicloud.com"
+        sources["iam_endpoint"] = "default"
+
+    ca_bundle = values["ca_bundle"]
+    if ca_bundle is not None and not os.path.isfile(ca_bundle):
+        raise ConfigError(f"{sources['ca_bundle']} does not name an existing file")
+
+    return ProviderConfig(
+        region=region,
+        project_id=project_id,
+        endpoint=endpoint,
+        iam_endpoint=iam_endpoint,
+        access_key=access_key,
+        secret_key=secret_key,
+        security_token=values["security_token"] if access_key else None,
+        auth_token=None if access_key else auth_token,
+        ca_bundle=ca_bundle,
+        insecure=_bool("insecure", values["insecure"], sources.get("insecure"), False),
+        progress=_bool("progress", values["progress"], sources.get("progress"), True),
+        debug=_bool("debug", values["debug"], sources.get("debug"), False),
+        poll_delay=_seconds(values["poll_delay"], sources.get("poll_delay")),
+        sources=tuple(sorted(sources.items())),
+    )

@@ -1,0 +1,111 @@
+"""The engine side: PrivateImageProvider, the dynamic ResourceProvider the Pulumi host runs.
+
+The class is pickled by reference (it lives in an importable module and takes no constructor arguments),
+so the ``__provider`` blob in state is tiny and holds nothing secret. Configuration and credentials are
+read in ``configure()``, inside the host process, and never reach inputs, outputs or the blob.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.dynamic.config import Config
+
+from ims_provider.client import ImsClient
+from ims_provider.config import ProviderConfig, load_config
+from ims_provider.errors import ConfigError
+from ims_provider.lifecycle import ImageLifecycle
+from ims_provider.spec import check_inputs
+from ims_provider.state import (
+    IGNORED_IN_DIFF,
+    INPUT_NAMES,
+    REPLACE_ON_CHANGE,
+    contains_unknown,
+    normalize,
+    old_inputs,
+    refreshed_inputs,
+    user_inputs,
+)
+
+
+class PrivateImageProvider(ResourceProvider):
+    """Creates, reads, updates and deletes IMS private images; one instance serves 4 host threads."""
+
+    serialize_as_secret_always = False  # the blob is a module reference: nothing secret to hide
+
+    _lifecycle: ImageLifecycle | None = None
+    _config_error: ConfigError | None = None
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Read stack config and the environment once per host; a bad config fails the first API call."""
+        try:
+            config = load_config(req.config.get, os.environ)
+        except ConfigError as exc:
+            self._config_error = exc
+            return
+        self._install(config)
+
+    def _install(self, config: ProviderConfig) -> None:
+        self._lifecycle = ImageLifecycle(
+            ImsClient(config), progress=config.progress, poll_delay=config.poll_delay
+        )
+
+    def _ops(self) -> ImageLifecycle:
+        if self._lifecycle is not None:
+            return self._lifecycle
+        if self._config_error is not None:
+            raise self._config_error
+        self.configure(ConfigureRequest(Config({}, "ims")))  # no Configure RPC: environment only
+        if self._lifecycle is None:
+            raise self._config_error or ConfigError("the IMS provider is not configured")
+        return self._lifecycle
+
+    # --- engine calls ----------------------------------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure(f.property, f.reason) for f in check_inputs(news)]
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        old = old_inputs(olds)
+        new = user_inputs(news)
+        changed = [
+            key
+            for key in INPUT_NAMES
+            if key not in IGNORED_IN_DIFF
+            and (
+                contains_unknown(new.get(key)) or normalize(key, old.get(key)) != normalize(key, new.get(key))
+            )
+        ]
+        replaces = [key for key in changed if key in REPLACE_ON_CHANGE]
+        stables = [key for key in REPLACE_ON_CHANGE if key not in changed]
+        return DiffResult(
+            changes=bool(changed), replaces=replaces, stables=stables, delete_before_replace=False
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        record = self._ops().create(props)
+        return CreateResult(record.id, record.outputs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        record = self._ops().read(id_, props)
+        if record is None:
+            return ReadResult("", {})
+        return ReadResult(record.id, record.outputs, refreshed_inputs(record.outputs))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._ops().update(id_, olds, news))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        self._ops().delete(id_, props)

@@ -1,0 +1,150 @@
+"""The program side: ``PrivateImage`` and its typed arguments, as a Pulumi Python program uses them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from ims_provider.provider import PrivateImageProvider
+from ims_provider.state import INPUT_NAMES, OUTPUT_NAMES
+
+
+@dataclass
+class DataImageArgs:
+    """One data-disk image: from an ECS data disk (``name`` + ``volume_id``) or an OBS file
+    (``image_url`` + ``min_disk``, on the ``image_url`` path)."""
+
+    name: pulumi.Input[str] | None = None
+    volume_id: pulumi.Input[str] | None = None
+    description: pulumi.Input[str] | None = None
+    tags: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    image_tags: pulumi.Input[Any] | None = None
+    image_url: pulumi.Input[str] | None = None
+    min_disk: pulumi.Input[int] | None = None
+    is_quick_import: pulumi.Input[bool] | None = None
+
+    def to_input(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass
+class TimeoutsArgs:
+    """How long each operation may take, as durations such as "45m" or "1h30m"."""
+
+    create: pulumi.Input[str] | None = None
+    update: pulumi.Input[str] | None = None
+    delete: pulumi.Input[str] | None = None
+
+    def to_input(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass
+class PrivateImageArgs:
+    """Inputs of PrivateImage; names are those of ``POST /v2/cloudimages/action``. Set exactly one source:
+    ``instance_id``, ``image_url``, ``volume_id``, or ``data_images`` alone (or ``existing_image_id``)."""
+
+    name: pulumi.Input[str] | None = None
+    description: pulumi.Input[str] | None = None
+    instance_id: pulumi.Input[str] | None = None
+    data_images: pulumi.Input[Sequence[pulumi.Input[DataImageArgs | Mapping[str, Any]]]] | None = None
+    image_url: pulumi.Input[str] | None = None
+    min_disk: pulumi.Input[int] | None = None
+    os_version: pulumi.Input[str] | None = None
+    os_type: pulumi.Input[str] | None = None
+    is_config: pulumi.Input[bool] | None = None
+    is_config_init: pulumi.Input[bool] | None = None
+    is_quick_import: pulumi.Input[bool] | None = None
+    cmk_id: pulumi.Input[str] | None = None
+    volume_id: pulumi.Input[str] | None = None
+    type: pulumi.Input[str] | None = None
+    tags: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    image_tags: pulumi.Input[Mapping[str, pulumi.Input[str]] | Sequence[Any]] | None = None
+    enterprise_project_id: pulumi.Input[str] | None = None
+    min_ram: pulumi.Input[int] | None = None
+    max_ram: pulumi.Input[int] | None = None
+    architecture: pulumi.Input[str] | None = None
+    hw_firmware_type: pulumi.Input[str] | None = None
+    existing_image_id: pulumi.Input[str] | None = None
+    timeouts: pulumi.Input[TimeoutsArgs | Mapping[str, Any]] | None = None
+
+
+def _plain(value: Any) -> Any:
+    """Args dataclasses become the plain dicts the engine serializes."""
+    if isinstance(value, DataImageArgs | TimeoutsArgs):
+        return value.to_input()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class PrivateImage(Resource, module="ims", name="PrivateImage"):
+    """A Huawei Cloud IMS private image. Create blocks until the image is active; the ID is the system
+    image's (or the first data image's when only data images are made)."""
+
+    image_id: pulumi.Output[str]
+    data_image_ids: pulumi.Output[list[str]]
+    job_id: pulumi.Output[str | None]
+    status: pulumi.Output[str]
+    disk_format: pulumi.Output[str]
+    image_size: pulumi.Output[int]
+    visibility: pulumi.Output[str]
+    created_at: pulumi.Output[str]
+    updated_at: pulumi.Output[str]
+    data_origin: pulumi.Output[str]
+    image_type: pulumi.Output[str]
+    input_keys: pulumi.Output[list[str]]
+    name: pulumi.Output[str]
+    description: pulumi.Output[str | None]
+    instance_id: pulumi.Output[str | None]
+    data_images: pulumi.Output[list[dict[str, Any]] | None]
+    image_url: pulumi.Output[str | None]
+    min_disk: pulumi.Output[int]
+    os_version: pulumi.Output[str]
+    os_type: pulumi.Output[str]
+    is_config: pulumi.Output[bool | None]
+    is_config_init: pulumi.Output[bool | None]
+    is_quick_import: pulumi.Output[bool | None]
+    cmk_id: pulumi.Output[str | None]
+    volume_id: pulumi.Output[str | None]
+    type: pulumi.Output[str | None]
+    tags: pulumi.Output[list[str] | None]
+    image_tags: pulumi.Output[Any]
+    enterprise_project_id: pulumi.Output[str | None]
+    min_ram: pulumi.Output[int | None]
+    max_ram: pulumi.Output[int | None]
+    architecture: pulumi.Output[str | None]
+    hw_firmware_type: pulumi.Output[str | None]
+    existing_image_id: pulumi.Output[str | None]
+    timeouts: pulumi.Output[dict[str, str] | None]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: PrivateImageArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        given = {f.name: getattr(args, f.name) for f in fields(PrivateImageArgs)} if args else {}
+        unknown = sorted(set(kwargs) - set(INPUT_NAMES))
+        if unknown:
+            raise TypeError(f"PrivateImage got unexpected argument(s): {', '.join(unknown)}")
+        given.update(kwargs)
+        props: dict[str, Any] = {name: _plain(given.get(name)) for name in INPUT_NAMES}
+        for name in OUTPUT_NAMES:
+            props.setdefault(name, None)
+        for name in ("min_disk", "os_version", "os_type"):
+            props.setdefault(name, None)
+        super().__init__(PrivateImageProvider(), resource_name, props, opts)
+
+    @staticmethod
+    def get(
+        resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None
+    ) -> PrivateImage:
+        """A read-only reference to an existing image, by ID (its outputs come from IMS)."""
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        return PrivateImage(resource_name, None, merged)

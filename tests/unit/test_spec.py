@@ -1,0 +1,204 @@
+"""The seed's rules and request shapes, checked on the models alone (no provider, no network)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from pulumi.output import Unknown
+
+from ims_provider.spec import Source, build_body, check_inputs, detect_source, timeouts_of
+from tests.seed_examples import SEED_REQUESTS
+
+ECS = "877a2cda-ba63-4e1e-b95f-e67e48b6129a"
+VOL = "c5dfbd0c-bf0a-4798-a453-61dc6b54aa30"
+EPS = "9f5b8a1c-2d3e-4f50-8a6b-7c8d9e0f1a2b"
+
+
+def ecs(**extra: Any) -> dict[str, Any]:
+    return {"name": "web-golden", "instance_id": ECS, **extra}
+
+
+def obs(**extra: Any) -> dict[str, Any]:
+    return {"name": "imported", "image_url": "ims-image:centos70.qcow2", "min_disk": 40, **extra}
+
+
+def volume(**extra: Any) -> dict[str, Any]:
+    return {"name": "from-disk", "volume_id": ECS, "os_version": "CentOS 7.0 64bit", **extra}
+
+
+def properties(inputs: dict[str, Any]) -> list[str]:
+    return [f.property for f in check_inputs(inputs)]
+
+
+@pytest.mark.parametrize("example", sorted(SEED_REQUESTS))
+def test_seed_example_is_valid_and_round_trips_to_the_same_body(example: str) -> None:
+    inputs = copy.deepcopy(SEED_REQUESTS[example])
+    assert check_inputs(inputs) == []
+    assert build_body(inputs) == SEED_REQUESTS[example]
+
+
+def test_engine_floats_become_integers_in_the_body() -> None:
+    body = build_body(obs(min_disk=40.0, min_ram=1024.0, max_ram=4096.0))
+    assert body["min_disk"] == 40 and isinstance(body["min_disk"], int)
+    assert body["min_ram"] == 1024 and isinstance(body["max_ram"], int)
+
+
+def test_image_tags_mapping_becomes_the_api_list_in_order() -> None:
+    body = build_body(ecs(image_tags={"team": "web", "env": "prod"}))
+    assert body["image_tags"] == [{"key": "team", "value": "web"}, {"key": "env", "value": "prod"}]
+
+
+def test_control_inputs_never_reach_the_body() -> None:
+    body = build_body(ecs(timeouts={"create": "45m"}, __provider="blob"))
+    assert body == {"name": "web-golden", "instance_id": ECS}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "source"),
+    [
+        (ecs(), Source.ECS),
+        (ecs(data_images=[{"name": "d", "volume_id": VOL}]), Source.ECS),
+        (obs(), Source.OBS),
+        (volume(), Source.VOLUME),
+        ({"data_images": [{"name": "d", "volume_id": VOL}]}, Source.DATA_VOLUMES),
+        ({"name": "x", "instance_id": Unknown()}, Source.ECS),
+    ],
+)
+def test_dispatch_picks_the_one_source(inputs: dict[str, Any], source: Source) -> None:
+    assert detect_source(inputs) == (source, [])
+
+
+def test_two_sources_fail_naming_both() -> None:
+    failures = check_inputs(ecs(image_url="b:o", min_disk=40))
+    named = {f.property for f in failures}
+    assert {"instance_id", "image_url"} <= named
+    assert all("exactly one image source" in f.reason for f in failures if f.property in named)
+
+
+def test_no_source_fails() -> None:
+    failures = check_inputs({"name": "lonely"})
+    assert failures and failures[0].property == "instance_id" and "needs a source" in failures[0].reason
+
+
+BAD: list[tuple[str, dict[str, Any], str]] = [
+    ("ecs name missing", {"instance_id": ECS}, "name"),
+    ("obs name missing", {"image_url": "b:o", "min_disk": 40}, "name"),
+    ("obs min_disk missing", {"name": "n", "image_url": "b:o"}, "min_disk"),
+    ("volume os_version missing", {"name": "n", "volume_id": ECS}, "os_version"),
+    ("data item name missing", {"data_images": [{"volume_id": VOL}]}, "data_images[0].name"),
+    ("data item volume missing", {"data_images": [{"name": "d"}]}, "data_images[0].volume_id"),
+    ("obs item url missing", obs(data_images=[{"min_disk": 10}]), "data_images[0].image_url"),
+    ("obs item min_disk missing", obs(data_images=[{"image_url": "b:d"}]), "data_images[0].min_disk"),
+    ("name empty", ecs(name=""), "name"),
+    ("name too long", ecs(name="a" * 129), "name"),
+    ("name leading space", ecs(name=" web"), "name"),
+    ("name trailing space", ecs(name="web "), "name"),
+    ("name bad char", ecs(name="web/golden"), "name"),
+    ("name not a string", ecs(name=12), "name"),
+    ("description too long", ecs(description="d" * 1025), "description"),
+    ("description carriage return", ecs(description="a\rb"), "description"),
+    ("description angle bracket", ecs(description="<script>"), "description"),
+    (
+        "item description bracket",
+        {"data_images": [{"name": "d", "volume_id": VOL, "description": ">"}]},
+        "data_images[0].description",
+    ),
+    ("min_disk below 40", obs(min_disk=39), "min_disk"),
+    ("min_disk above 255", obs(min_disk=256), "min_disk"),
+    ("min_disk fractional", obs(min_disk=40.5), "min_disk"),
+    ("min_disk text", obs(min_disk="40"), "min_disk"),
+    (
+        "obs data min_disk 0",
+        obs(data_images=[{"image_url": "b:d", "min_disk": 0}]),
+        "data_images[0].min_disk",
+    ),
+    (
+        "obs data min_disk 2049",
+        obs(data_images=[{"image_url": "b:d", "min_disk": 2049}]),
+        "data_images[0].min_disk",
+    ),
+    (
+        "four obs data images",
+        obs(data_images=[{"image_url": f"b:d{i}", "min_disk": 10} for i in range(4)]),
+        "data_images",
+    ),
+    ("tags and image_tags", ecs(tags=["a.1"], image_tags={"b": "2"}), "image_tags"),
+    (
+        "item tags and image_tags",
+        {
+            "data_images": [
+                {"name": "d", "volume_id": VOL, "tags": ["a.1"], "image_tags": [{"key": "b", "value": "2"}]}
+            ]
+        },
+        "data_images[0].image_tags",
+    ),
+    ("quick import without os_version", obs(is_quick_import=True), "os_version"),
+    ("iso without os_version", obs(image_url="bucket:disk.ISO"), "os_version"),
+    ("bad type", volume(type="KVM"), "type"),
+    ("bad os_type", obs(os_type="Solaris"), "os_type"),
+    ("bad enterprise project", ecs(enterprise_project_id="default"), "enterprise_project_id"),
+    ("negative min_ram", ecs(min_ram=-1), "min_ram"),
+    ("negative max_ram", ecs(max_ram=-1), "max_ram"),
+    ("min_ram above max_ram", ecs(min_ram=4096, max_ram=1024), "min_ram"),
+    ("eleven tags", ecs(tags=[f"k{i}.v" for i in range(11)]), "tags"),
+    ("eleven image_tags", ecs(image_tags={f"k{i}": "v" for i in range(11)}), "image_tags"),
+    ("tag key too long", ecs(image_tags={"k" * 37: "v"}), "image_tags[0].key"),
+    ("tag value too long", ecs(image_tags={"k": "v" * 44}), "image_tags[0].value"),
+    ("old tag key too long", ecs(tags=["k" * 37 + ".v"]), "tags[0]"),
+    ("old tag value too long", ecs(tags=["k." + "v" * 44]), "tags[0]"),
+    ("old tag without dot", ecs(tags=["novalue"]), "tags[0]"),
+    ("duplicate tag keys", ecs(tags=["a.1", "a.2"]), "tags"),
+    ("bad architecture", obs(architecture="mips"), "architecture"),
+    ("bad firmware", obs(hw_firmware_type="efi"), "hw_firmware_type"),
+    ("arm with bios", obs(architecture="arm", hw_firmware_type="bios"), "hw_firmware_type"),
+    ("bad is_config", obs(is_config="yes"), "is_config"),
+    ("bad image_url", obs(image_url="no-colon"), "image_url"),
+    ("os_version on ECS", ecs(os_version="CentOS 7.0 64bit"), "os_version"),
+    ("min_disk on volume", volume(min_disk=40), "min_disk"),
+    ("name with data images only", {"name": "x", "data_images": [{"name": "d", "volume_id": VOL}]}, "name"),
+    ("data images on volume", volume(data_images=[{"name": "d", "volume_id": VOL}]), "data_images"),
+    (
+        "file item on ECS",
+        ecs(data_images=[{"name": "d", "image_url": "b:o", "min_disk": 10}]),
+        "data_images[0].image_url",
+    ),
+    ("empty data images", {"data_images": []}, "data_images"),
+    ("bad timeout", ecs(timeouts={"create": "soon"}), "timeouts.create"),
+    ("unknown timeout kind", ecs(timeouts={"read": "5m"}), "timeouts.read"),
+    ("unknown input", ecs(colour="blue"), "colour"),
+]
+
+
+@pytest.mark.parametrize(("case", "inputs", "prop"), BAD, ids=[c[0] for c in BAD])
+def test_each_rule_fails_naming_the_property(case: str, inputs: dict[str, Any], prop: str) -> None:
+    failures = check_inputs(inputs)
+    assert prop in [f.property for f in failures], failures
+    for failure in failures:
+        assert failure.reason
+        assert "Input should" not in failure.reason
+
+
+def test_valid_edges_pass() -> None:
+    items = [{"image_url": f"b:{i}", "min_disk": 2048} for i in range(3)]
+    assert check_inputs(obs(min_disk=255, data_images=items)) == []
+    assert check_inputs(ecs(name="a" * 128, description="d" * 1024, enterprise_project_id="0")) == []
+    assert check_inputs(ecs(image_tags={f"k{i}": "" for i in range(10)}, min_ram=0, max_ram=0)) == []
+    assert check_inputs(ecs(name="镜像 web-1.0_a")) == []
+    assert check_inputs(obs(is_quick_import=True, os_version="CentOS 7.0 64bit", architecture="arm")) == []
+
+
+def test_unknown_values_pass_through() -> None:
+    assert check_inputs({"name": Unknown(), "instance_id": Unknown(), "min_ram": Unknown()}) == []
+    assert check_inputs(obs(min_disk=Unknown(), image_url=Unknown())) == []
+    assert check_inputs({"data_images": [{"name": Unknown(), "volume_id": Unknown()}]}) == []
+    assert check_inputs({"data_images": Unknown()}) == []
+    assert check_inputs(ecs(tags=Unknown(), min_ram=4096, max_ram=Unknown())) == []
+    # Known values are still checked next to unknown ones.
+    assert properties(ecs(instance_id=Unknown(), name=" bad")) == ["name"]
+
+
+def test_timeouts_default_and_override() -> None:
+    assert timeouts_of({}) == {"create": 3600.0, "update": 600.0, "delete": 600.0}
+    assert timeouts_of({"timeouts": {"create": "1h30m"}})["create"] == 5400.0
