@@ -1,0 +1,256 @@
+"""The emulator's WSGI application: API-gateway behaviour (routing, auth, faults, request log) in front of
+the IMS and IAM routes, plus the unsigned loopback-only admin API under /_emulator/.
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from ims_provider.emulator import osversions, signing
+from ims_provider.emulator.admin_routes import AdminRoutes
+from ims_provider.emulator.backend import Backend
+from ims_provider.emulator.errors import GatewayError, ImsError
+from ims_provider.emulator.wire import (
+    drop_connection,
+    json_response,
+    loggable_body,
+    no_content,
+    parse_json,
+    require_json,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+logger = logging.getLogger("ims_provider.emulator")
+MAX_BODY = 1024 * 1024
+NOT_FOUND = GatewayError(
+    404, "APIGW.0101", "The API does not exist or has not been published in the environment"
+)
+
+IMS_MAP = Map(
+    [
+        Rule("/v2/cloudimages/action", methods=["POST"], endpoint="create"),
+        Rule("/v2.1/cloudimages/action", methods=["POST"], endpoint="create"),
+        Rule("/v1/cloudimages/job/<job_id>", methods=["GET"], endpoint="job"),
+        Rule("/v1/<project_id>/jobs/<job_id>", methods=["GET"], endpoint="job"),
+        Rule("/v2/cloudimages", methods=["GET"], endpoint="list_images"),
+        Rule("/v2/cloudimages/<image_id>", methods=["PATCH"], endpoint="update_image"),
+        Rule("/v2/images/<image_id>", methods=["GET"], endpoint="show_image"),
+        Rule("/v2/images/<image_id>", methods=["DELETE"], endpoint="delete_image"),
+        Rule("/v2/<project_id>/images/<image_id>/tags/action", methods=["POST"], endpoint="tags_action"),
+        Rule("/v2/<project_id>/images/<image_id>/tags", methods=["GET"], endpoint="list_tags"),
+        Rule("/v1/cloudimages/os_version", methods=["GET"], endpoint="os_versions"),
+        Rule("/v3/projects", methods=["GET"], endpoint="projects"),
+    ],
+    strict_slashes=False,
+    merge_slashes=False,
+)
+
+
+def _utf8(value: str) -> str:
+    """WSGI hands header values over as latin-1; signatures are computed over their UTF-8 text."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+class EmulatorApp:
+    """WSGI callable; everything stateful lives in the Backend it wraps."""
+
+    def __init__(self, backend: Backend, *, max_body: int = MAX_BODY) -> None:
+        self.backend = backend
+        self.max_body = max_body
+        self.admin = AdminRoutes(backend)
+        self._seq = itertools.count(1)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.path == "/_emulator" or request.path.startswith("/_emulator/"):
+            response = self.admin.handle(request)
+        else:
+            response = self._api(request)
+        return response(environ, start_response)
+
+    # ------------------------------------------------------------------ gateway
+
+    def _api(self, request: Request) -> Response:
+        request_id = uuid.uuid4().hex
+        started = time.monotonic()
+        request.max_content_length = self.max_body
+        try:
+            body = request.get_data(cache=True)
+            too_large = False
+        except RequestEntityTooLarge:
+            body, too_large = b"", True
+        entry = self.backend.log.add(
+            {
+                "seq": next(self._seq),
+                "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "method": request.method,
+                "path": request.path,
+                "query": dict(request.args.items()),
+                "headers": dict(request.headers.items()),
+                "body": loggable_body(body),
+                "status": None,
+                "request_id": request_id,
+                "fault": None,
+                "dropped": None,
+                "duration_ms": None,
+            }
+        )
+        faults = self.backend.faults.for_request(request.method, request.path)
+        if faults.latency:
+            time.sleep(faults.latency)
+        action = faults.action
+        if action is not None and action.kind == "drop_before" and drop_connection(request.environ):
+            self.backend.log.complete(entry, fault=action.id, dropped="before", duration_ms=self._ms(started))
+            return Response(b"", status=500)
+        if action is not None and action.kind == "status":
+            response = json_response(action.response_body(request_id), action.status, action.headers)
+        elif too_large:
+            response = self._gateway_error(
+                GatewayError(413, "APIGW.0201", "Request entity too large"), request_id
+            )
+        else:
+            response = self._dispatch(request, body, request_id)
+        response.headers["X-Request-Id"] = request_id
+        if action is not None and action.kind == "drop_after" and drop_connection(request.environ):
+            self.backend.log.complete(
+                entry,
+                fault=action.id,
+                dropped="after",
+                processed_status=response.status_code,
+                duration_ms=self._ms(started),
+            )
+            return response
+        self.backend.log.complete(
+            entry,
+            status=response.status_code,
+            fault=action.id if action else None,
+            duration_ms=self._ms(started),
+        )
+        return response
+
+    @staticmethod
+    def _ms(started: float) -> float:
+        return round((time.monotonic() - started) * 1000, 3)
+
+    @staticmethod
+    def _gateway_error(error: GatewayError, request_id: str) -> Response:
+        return json_response(error.body(request_id), error.status)
+
+    def _dispatch(self, request: Request, body: bytes, request_id: str) -> Response:
+        try:
+            endpoint, matched = IMS_MAP.bind_to_environ(request.environ).match()
+        except HTTPException:
+            return self._gateway_error(NOT_FOUND, request_id)
+        args = dict(matched)
+        try:
+            self._authenticate(request, body)
+            project_id = args.pop("project_id", None)
+            if endpoint != "projects":
+                self._check_project(request, project_id)
+            handler: Callable[..., Response] = getattr(self, f"_ep_{endpoint}")
+            return handler(request, body, **args)
+        except GatewayError as error:
+            return self._gateway_error(error, request_id)
+        except ImsError as error:
+            return json_response(error.body(), error.status)
+        except Exception:  # a bug in the emulator: answer like IMS would, keep the traceback in the log
+            logger.exception("unexpected error handling %s %s", request.method, request.path)
+            return json_response(ImsError(500, "IMG.0061", "Unknown system error.").body(), 500)
+
+    def _authenticate(self, request: Request, body: bytes) -> None:
+        token = request.headers.get("X-Auth-Token")
+        if token is not None:
+            expected = self.backend.settings.auth_token
+            if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+                raise GatewayError(
+                    401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail"
+                )
+            return
+        headers = {name.lower(): _utf8(value) for name, value in request.headers.items()}
+        query = parse_qsl(request.query_string.decode("utf-8", errors="replace"), keep_blank_values=True)
+        ident = self.backend.identity
+        try:
+            signing.verify(
+                method=request.method,
+                path=request.path,
+                query=query,
+                headers=headers,
+                body=body,
+                credentials={ident.access_key: ident.secret_key},
+            )
+        except signing.SignatureError as error:
+            raise GatewayError(
+                401, "APIGW.0301", f"Incorrect IAM authentication information: {error}"
+            ) from None
+
+    def _check_project(self, request: Request, path_project: str | None) -> None:
+        expected = self.backend.identity.project_id
+        header = request.headers.get("X-Project-Id")
+        if header is not None and header != expected:
+            raise ImsError(
+                403, "IMG.0026", "The X-Project-Id header names a project these credentials cannot use."
+            )
+        if path_project is not None and path_project != expected:
+            raise ImsError(
+                403, "IMG.0026", f"The project {path_project} in the path is not the caller's project."
+            )
+
+    # ------------------------------------------------------------------ IMS / IAM endpoints
+
+    def _ep_create(self, request: Request, body: bytes) -> Response:
+        require_json(request)
+        method, path = request.method, request.path
+        job_id = self.backend.create_image(
+            parse_json(body), take_fault=lambda: self.backend.faults.take_job_fault(method, path)
+        )
+        return json_response({"job_id": job_id})
+
+    def _ep_job(self, request: Request, body: bytes, job_id: str) -> Response:
+        return json_response(self.backend.get_job(job_id))
+
+    def _ep_list_images(self, request: Request, body: bytes) -> Response:
+        return json_response({"images": self.backend.list_images(dict(request.args.items()))})
+
+    def _ep_show_image(self, request: Request, body: bytes, image_id: str) -> Response:
+        return json_response(self.backend.get_image(image_id))
+
+    def _ep_update_image(self, request: Request, body: bytes, image_id: str) -> Response:
+        require_json(request, patch=True)
+        return json_response(self.backend.update_image(image_id, parse_json(body)))
+
+    def _ep_tags_action(self, request: Request, body: bytes, image_id: str) -> Response:
+        require_json(request)
+        self.backend.tags_action(image_id, parse_json(body))
+        return no_content()
+
+    def _ep_list_tags(self, request: Request, body: bytes, image_id: str) -> Response:
+        return json_response({"tags": self.backend.list_tags(image_id)})
+
+    def _ep_delete_image(self, request: Request, body: bytes, image_id: str) -> Response:
+        if body.strip():
+            require_json(request)
+        self.backend.delete_image(image_id, parse_json(body))
+        return no_content()
+
+    def _ep_os_versions(self, request: Request, body: bytes) -> Response:
+        return json_response(osversions.list_response(request.args.get("tag")))
+
+    def _ep_projects(self, request: Request, body: bytes) -> Response:
+        return json_response(self.backend.projects(request.args.get("name")))

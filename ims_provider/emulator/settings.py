@@ -1,0 +1,52 @@
+"""Emulator settings that tests change at run time through PUT /_emulator/settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+PROGRESS_PROFILES = ("linear", "front_loaded", "stepped", "absent")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the emulator believes it is: one account, one project, one region."""
+
+    access_key: str = "EMULATORACCESSKEY"
+    secret_key: str = "EMULATORSECRETKEY"  # noqa: S105 - the documented emulator default, not a secret
+    project_id: str = "0605767c6a80d5c72f1dc0193fbee5a2"
+    region: str = "cn-north-4"
+    domain_id: str = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+
+@dataclass(frozen=True)
+class Settings:
+    job_seconds: float = 5.0
+    progress_profile: str = "linear"
+    image_quota: int = 100
+    activation_seconds: float = 0.0
+    delete_seconds: float = 0.0
+    auth_token: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def updated(self, changes: Mapping[str, Any]) -> Settings:
+        """A copy with `changes` applied; ValueError on an unknown key or a bad value."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown setting {unknown[0]!r}")
+        new = replace(self, **dict(changes))
+        for name in ("job_seconds", "activation_seconds", "delete_seconds"):
+            value = getattr(new, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
+                raise ValueError(f"{name} must be a non-negative number")
+        if new.progress_profile not in PROGRESS_PROFILES:
+            raise ValueError(f"progress_profile must be one of {', '.join(PROGRESS_PROFILES)}")
+        if isinstance(new.image_quota, bool) or not isinstance(new.image_quota, int) or new.image_quota < 0:
+            raise ValueError("image_quota must be a non-negative integer")
+        if new.auth_token is not None and (not isinstance(new.auth_token, str) or not new.auth_token):
+            raise ValueError("auth_token must be a non-empty string or null")
+        return new

@@ -1,0 +1,134 @@
+"""Helpers for the emulator tests: requests signed by huaweicloudsdkcore's own Signer (the reference
+implementation, so the emulator's verifier is checked against Huawei's code, not against itself).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.signer import Signer
+
+from ims_provider.emulator import AdminClient, EmulatorServer
+
+
+class _Creds:
+    def __init__(self, ak: str, sk: str) -> None:
+        self.ak, self.sk = ak, sk
+
+
+class SdkSignedAuth(requests.auth.AuthBase):
+    """requests auth that signs with the SDK Signer; `date` pins X-Sdk-Date, `extra` adds signed headers."""
+
+    def __init__(
+        self,
+        ak: str,
+        sk: str,
+        *,
+        project_id: str | None = None,
+        date: datetime | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        self.ak, self.sk, self.project_id, self.date = ak, sk, project_id, date
+        self.extra = dict(extra or {})
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        url = urlsplit(r.url or "")
+        headers: dict[str, str] = dict(self.extra)
+        if r.headers.get("Content-Type"):
+            headers["Content-Type"] = r.headers["Content-Type"]
+        if self.project_id:
+            headers["X-Project-Id"] = self.project_id
+        if self.date is not None:
+            headers["X-Sdk-Date"] = self.date.strftime("%Y%m%dT%H%M%SZ")
+        body = r.body.encode() if isinstance(r.body, str) else (r.body or b"")
+        request = SdkRequest(
+            method=r.method or "GET",
+            schema=url.scheme,
+            host=url.netloc,
+            resource_path=url.path,
+            query_params=parse_qsl(url.query, keep_blank_values=True),
+            header_params=headers,
+            body=body,
+        )
+        Signer(_Creds(self.ak, self.sk)).sign(request)
+        r.headers.update(request.header_params)
+        return r
+
+
+class Ims:
+    """A signed HTTP client for one emulator, plus create/poll shortcuts."""
+
+    def __init__(self, server: EmulatorServer, **auth: Any) -> None:
+        self.server = server
+        self.url = server.url
+        self.project_id = server.project_id
+        self.session = requests.Session()
+        self.session.auth = SdkSignedAuth(
+            server.access_key, server.secret_key, project_id=server.project_id, **auth
+        )
+
+    @property
+    def admin(self) -> AdminClient:
+        return self.server.admin
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        return self.session.request(method, self.url + path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def create(self, body: Any) -> str:
+        response = self.post("/v2/cloudimages/action", json=body)
+        assert response.status_code == 200, response.text
+        return str(response.json()["job_id"])
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        response = self.get(f"/v1/cloudimages/job/{job_id}")
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def wait(self, job_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Poll until SUCCESS/FAIL; on a manual clock, advance it instead of sleeping."""
+        deadline = time.monotonic() + timeout
+        manual = self.admin.clock()["mode"] == "manual"
+        while True:
+            job = self.job(job_id)
+            if job["status"] in ("SUCCESS", "FAIL"):
+                return job
+            assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
+            if manual:
+                self.admin.advance(3600)
+            else:
+                time.sleep(0.05)
+
+    def image(self, image_id: str) -> dict[str, Any] | None:
+        images = self.get("/v2/cloudimages", params={"id": image_id}).json()["images"]
+        return images[0] if images else None
+
+
+def ims_error(response: requests.Response) -> str:
+    """The IMS error code of a response with an `{"error": {"code", ...}}` body."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    return str(body["error"]["code"])
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
