@@ -1,0 +1,196 @@
+"""Drive the real Python dynamic provider host (`python -u -m pulumi.dynamic`) over gRPC, like the engine.
+
+This is not an engine: it starts the host the Pulumi CLI starts, sends the RPCs the engine sends (with
+the ``__provider`` blob made by the SDK's own serializer, numbers as doubles, secrets wrapped), and hands
+back what the host answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import struct_pb2
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from ims_provider.provider import PrivateImageProvider
+
+TYPE = "pulumi-python:dynamic/ims:PrivateImage"
+PROJECT = "ims-tests"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    """Serialize like the engine; a private loop keeps later set_mocks tests working."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(dict(props), {}))
+    finally:
+        loop.close()
+
+
+def from_struct(struct: struct_pb2.Struct, keep_unknowns: bool = False) -> dict[str, Any]:
+    return dict(rpc.deserialize_properties(struct, keep_unknowns=keep_unknowns))
+
+
+def provider_blob() -> str:
+    blob = serialize_provider(PrivateImageProvider())
+    assert isinstance(blob, str)
+    return blob
+
+
+class DynamicProviderHost:
+    """One host process: Configure once (the host caches a configured provider per blob), then CRUD."""
+
+    def __init__(self, config: Mapping[str, Any], env: Mapping[str, str] | None = None) -> None:
+        self.config = dict(config)
+        self.env = {**os.environ, "PULUMI_PROJECT": PROJECT, "PYTHONPATH": str(REPO), **(env or {})}
+        self.blob = provider_blob()
+        self.lines: list[str] = []
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> DynamicProviderHost:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
+            env=self.env,
+            cwd=str(REPO),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        port = int(self.proc.stdout.readline().strip())
+        for stream in (self.proc.stdout, self.proc.stderr):
+            threading.Thread(target=self._drain, args=(stream,), daemon=True).start()
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(self.channel).result(timeout=30)
+        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+        self.configure(self.config)
+
+    def _drain(self, stream: Any) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.channel.close()
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def kill(self) -> None:
+        """What a second Ctrl-C does: the host dies mid-call."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    # --- RPCs -------------------------------------------------------------------------------------------
+
+    def configure(self, config: Mapping[str, Any]) -> Any:
+        args = {k: (rpc.wrap_rpc_secret(v) if k.endswith(("Key", "Token")) else v) for k, v in config.items()}
+        return self.stub.Configure(
+            provider_pb2.ConfigureRequest(
+                args=to_struct(args),
+                acceptSecrets=True,
+                acceptResources=True,
+                type="pulumi:providers:pulumi-python",
+                name="default",
+            )
+        )
+
+    @staticmethod
+    def urn(name: str) -> str:
+        return f"urn:pulumi:test::{PROJECT}::{TYPE}::{name}"
+
+    def check(self, name: str, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> Any:
+        return self.stub.Check(
+            provider_pb2.CheckRequest(
+                urn=self.urn(name),
+                type=TYPE,
+                name=name,
+                olds=to_struct(olds or {}),
+                news=to_struct({**news, "__provider": self.blob}),
+            )
+        )
+
+    def checked(self, name: str, news: Mapping[str, Any]) -> dict[str, Any]:
+        """Check and insist it passed; returns the checked inputs (with ``__provider``)."""
+        response = self.check(name, news)
+        failures = [(f.property, f.reason) for f in response.failures]
+        assert not failures, failures
+        return from_struct(response.inputs)
+
+    def diff(
+        self,
+        name: str,
+        id_: str,
+        state: Mapping[str, Any],
+        news: Mapping[str, Any],
+        old_inputs: Mapping[str, Any] | None = None,
+    ) -> Any:
+        return self.stub.Diff(
+            provider_pb2.DiffRequest(
+                id=id_,
+                urn=self.urn(name),
+                olds=to_struct(state),
+                news=to_struct({**news, "__provider": self.blob}),
+                old_inputs=to_struct(old_inputs or {}),
+            )
+        )
+
+    def create(self, name: str, inputs: Mapping[str, Any], timeout: float = 0) -> tuple[str, dict[str, Any]]:
+        response = self.stub.Create(
+            provider_pb2.CreateRequest(
+                urn=self.urn(name), type=TYPE, name=name, properties=to_struct(inputs), timeout=timeout
+            )
+        )
+        return response.id, from_struct(response.properties)
+
+    def read(self, name: str, id_: str, state: Mapping[str, Any] | None, inputs: Mapping[str, Any]) -> Any:
+        return self.stub.Read(
+            provider_pb2.ReadRequest(
+                id=id_, urn=self.urn(name), properties=to_struct(state or {}), inputs=to_struct(inputs)
+            )
+        )
+
+    def update(
+        self, name: str, id_: str, state: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        response = self.stub.Update(
+            provider_pb2.UpdateRequest(
+                id=id_,
+                urn=self.urn(name),
+                olds=to_struct(state),
+                news=to_struct({**news, "__provider": self.blob}),
+                type=TYPE,
+                name=name,
+            )
+        )
+        return from_struct(response.properties)
+
+    def delete(self, name: str, id_: str, state: Mapping[str, Any]) -> None:
+        self.stub.Delete(
+            provider_pb2.DeleteRequest(
+                id=id_, urn=self.urn(name), properties=to_struct(state), type=TYPE, name=name
+            )
+        )
