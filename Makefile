@@ -15,8 +15,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check ims_provider tests benchmarks examples
-	$(PY) -m ruff format --check ims_provider tests benchmarks examples
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 typecheck: $(VENV)/.installed
 	$(PY) -m mypy
