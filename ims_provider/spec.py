@@ -76,8 +76,8 @@ def _image_name(value: str) -> str:
 def _description(value: str) -> str:
     if len(value) > 1024:
         raise ValueError(f"must be at most 1024 characters long (got {len(value)})")
-    if "\r" in value:
-        raise ValueError("must not contain a carriage return")
+    if "\r" in value or "\n" in value:
+        raise ValueError("must not contain a line break (carriage return or line feed)")
     if "<" in value or ">" in value:
         raise ValueError("must not contain '<' or '>'")
     return value

@@ -99,6 +99,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("name not a string", ecs(name=12), "name"),
     ("description too long", ecs(description="d" * 1025), "description"),
     ("description carriage return", ecs(description="a\rb"), "description"),
+    ("description line feed", ecs(description="a\nb"), "description"),
     ("description angle bracket", ecs(description="<script>"), "description"),
     (
         "item description bracket",
