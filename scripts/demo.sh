@@ -45,7 +45,7 @@ pulumi config set ims:endpoint "$url"
 pulumi config set ims:region cn-north-4
 pulumi config set ims:accessKey EMULATORACCESSKEY
 pulumi config set --secret ims:secretKey EMULATORSECRETKEY
-pulumi up --yes --skip-preview=false
+pulumi up --yes
 pulumi stack output
 if [ "${DEMO_KEEP:-0}" != "1" ]; then
   pulumi destroy --yes
