@@ -4,7 +4,9 @@ A :class:`WaitSpec` says how to read a polled value (done, failed or pending, an
 poll (:class:`PollSchedule`); :func:`wait` is the only loop. IMS image jobs run from minutes to an hour and
 report a progress fraction, so the loop does not poll on a fixed grid: :class:`EtaEstimator` predicts when
 the job will end from the recent progress rate and polls get denser as that moment nears. Jobs that report
-no progress fall back to a plain schedule no busier than Terraform's (first poll after 10 s, then every 10 s).
+progress in equal steps (IMS quarters) get hard windows from :class:`StepGrid` instead: no poll is spent
+before a step or the end can possibly come. Jobs that report no progress fall back to a plain schedule no
+busier than Terraform's (first poll after 10 s, then every 10 s).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "PollEvent",
     "PollSchedule",
     "Progress",
+    "StepGrid",
     "WaitSpec",
     "job_progress",
     "normalize_fraction",
@@ -116,11 +119,19 @@ class PollSchedule:
       ``fallback_start`` and ``idle_cap``.
     * Progress moving: :class:`EtaEstimator` gives a window in which the end is expected. Before it, the delay
       is ``approach`` x (time to the window), so polls get denser as the end nears; inside it, the window is
-      covered by ``end_zone_polls`` polls. Delays stay within [min_interval, max_interval] and never exceed
-      ``growth`` x elapsed (early predictions rest on little data).
+      covered by ``end_zone_polls`` polls. A fitted end is exact where the curve was sampled, not where it
+      is extrapolated to, so it is widened by ``fit_spread`` x the time since the fraction last moved (IMS
+      holds 0.99 for the last fifth of an ease-out job). Delays stay within [min_interval, max_interval]
+      and never exceed ``growth`` x elapsed (early predictions rest on little data).
     * Stepped progress (steps of at least ``step_coarse``, or the last three steps of any size): the poller
       also looks at the window of the next step with ``step_zone_polls`` polls, because the end can only be
       predicted as precisely as the last steps are known.
+    * Equal steps (a fraction that only takes values ``k / n`` for steps of at least ``step_coarse``): the
+      steps fit a line in time, so :class:`StepGrid` bounds each later step and the end exactly (observed
+      intervals widened by ``step_slack``). Nothing is polled before the end window opens; inside it polls
+      come every ``end_spacing`` (the worst lag). Whether covering an intermediate step's window with a few
+      polls pays for itself by narrowing the end window is decided ``grid_lookahead`` steps ahead. When the
+      steps stop fitting (unequal, stalled), the estimator above takes over.
     * Stall guard: after ``stall_polls`` polls past the predicted end without any progress change, the
       delay grows from min_interval by ``stall_factor`` per poll up to ``stall_cap``, so a wrong prediction
       cannot burn polls at min_interval, and detection is never slower than every ``stall_cap``.
@@ -144,17 +155,28 @@ class PollSchedule:
     stall_cap: float = 10.0
     window: float = 0.25
     growth: float = 1.0
-    idle_growth: float = 0.5
-    idle_cap: float = 30.0
+    idle_growth: float = 0.75
+    idle_cap: float = 45.0
     step_coarse: float = 0.1
     step_zone_polls: int = 4
     end_zone_polls: int = 15
+    end_spacing: float = 1.5
+    step_slack: float = 0.25
+    fit_spread: float = 0.005
+    grid_lookahead: int = 2
     predictive: bool = True
     anchored: bool = True
     start_slack: float = 3.0
 
     def __post_init__(self) -> None:
-        for name in ("min_interval", "max_interval", "fallback_start", "fallback_cap", "stall_cap"):
+        for name in (
+            "min_interval",
+            "max_interval",
+            "fallback_start",
+            "fallback_cap",
+            "stall_cap",
+            "end_spacing",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PollSchedule.{name} must be positive")
         if self.initial_delay < 0:
@@ -165,6 +187,10 @@ class PollSchedule:
             raise ValueError("PollSchedule.approach must be between 0 and 1")
         if self.fallback_factor < 1 or self.stall_factor < 1:
             raise ValueError("PollSchedule backoff factors must be at least 1")
+        if self.step_slack < 0 or self.fit_spread < 0:
+            raise ValueError("PollSchedule.step_slack and fit_spread must not be negative")
+        if self.grid_lookahead < 0:
+            raise ValueError("PollSchedule.grid_lookahead must not be negative")
         if self.stall_polls < 0:
             raise ValueError("PollSchedule.stall_polls must not be negative")
         if not 0 < self.window <= 1:
@@ -334,6 +360,11 @@ class EtaEstimator:
             self._last_t, self._last_f = earliest, 0.0
 
     @property
+    def last_change(self) -> float:
+        """When the fraction last changed (the latest moment it may have); -inf before any sample."""
+        return self._changes[-1][1] if self._changes else -math.inf
+
+    @property
     def stepped(self) -> bool:
         """Whether change times are only known between polls (a stepped or coarsely rounded fraction).
 
@@ -476,6 +507,104 @@ class EtaEstimator:
             return None
         return self._window_for(step)
 
+    def step_grid(self, coarse: float, slack: float = 0.0) -> StepGrid | None:
+        """The history as equal steps of at least ``coarse`` (see :class:`StepGrid`), or None if it is not.
+
+        ``slack`` widens every observed interval, for clocks that do not quite agree.
+        """
+        if len(self._changes) < 2 or self._last_t is None:
+            return None
+        values = [f for _, _, f in self._changes]
+        step = min(b - a for a, b in itertools.pairwise(values))
+        if step < coarse:
+            return None
+        steps = round(1.0 / step)
+        if steps < 2 or abs(steps * step - 1.0) > steps * _GRID_TOLERANCE:
+            return None
+        levels = [round(f * steps) for f in values]
+        if any(abs(f - k / steps) > _GRID_TOLERANCE for f, k in zip(values, levels, strict=True)):
+            return None
+        if levels[-1] >= steps:
+            return None
+        rows: list[tuple[int, float, float]] = []
+        for index, ((lo, hi, _), level) in enumerate(zip(self._changes, levels, strict=True)):
+            if index == 0:
+                # The anchor (0 at the start) or, unanchored, a first sample: before it only an upper bound.
+                new: Sequence[int] = [level]
+                if not self._anchored and lo >= hi:
+                    lo = -math.inf
+            else:
+                new = range(levels[index - 1] + 1, level + 1)
+            rows.extend((k, lo - slack, hi + slack) for k in new)
+        rows.append((levels[-1] + 1, self._last_t - slack, math.inf))
+        return StepGrid(steps=steps, level=levels[-1], rows=tuple(rows))
+
+
+_GRID_TOLERANCE = 5e-4  # reported fractions are rounded to 4 decimals: 1/3 arrives as 0.3333
+_GRID_FAR = 1e7  # seconds: a step interval longer than this means "unbounded"
+_PIN_POLLS = (1, 2, 3, 4, 6, 8)  # how many polls the planner considers spending on one step's window
+
+
+def _grid_range(rows: Sequence[tuple[int, float, float]], level: int) -> tuple[float, float] | None:
+    """Earliest and latest ``a + level * s`` over all ``(a, s > 0)`` with ``lo <= a + j * s <= hi`` per row.
+
+    A two-variable linear program: for a fixed interval ``s`` the start ``a`` ranges over
+    ``[max(lo - j*s), min(hi - j*s)]``, so the feasible intervals form one range of ``s`` and the extremes
+    of the target are piecewise linear in ``s`` with breakpoints where two rows' lines cross. Evaluating the
+    range ends and those breakpoints is exact. None when the rows contradict each other or the range is
+    unbounded.
+    """
+    s_lo, s_hi = 1e-6, _GRID_FAR
+    for i, lo_i, hi_i in rows:
+        if lo_i > hi_i:
+            return None
+        for j, _, hi_j in rows:
+            if j == i or not (math.isfinite(lo_i) and math.isfinite(hi_j)):
+                continue
+            if j > i:  # a + j*s <= hi_j and a + i*s >= lo_i
+                s_hi = min(s_hi, (hi_j - lo_i) / (j - i))
+            else:
+                s_lo = max(s_lo, (lo_i - hi_j) / (i - j))
+    if s_lo > s_hi + 1e-9:
+        return None
+    candidates = {s_lo, s_hi}
+    for (i, lo_i, hi_i), (j, lo_j, hi_j) in itertools.combinations(rows, 2):
+        if i != j:
+            for a, b in ((lo_i, lo_j), (hi_i, hi_j)):
+                if math.isfinite(a) and math.isfinite(b):
+                    s = (b - a) / (j - i)
+                    if s_lo < s < s_hi:
+                        candidates.add(s)
+    earliest, latest = math.inf, -math.inf
+    for s in candidates:
+        low = max((lo + (level - j) * s for j, lo, _ in rows if math.isfinite(lo)), default=-math.inf)
+        high = min((hi + (level - j) * s for j, _, hi in rows if math.isfinite(hi)), default=math.inf)
+        if low > high + 1e-6:
+            continue
+        earliest, latest = min(earliest, low), max(latest, high)
+    if not (math.isfinite(earliest) and math.isfinite(latest)) or latest - earliest > _GRID_FAR / 10:
+        return None
+    return earliest, latest
+
+
+@dataclass(frozen=True)
+class StepGrid:
+    """Equal progress steps at equal intervals: step ``k`` (fraction ``k / steps``) comes at ``a + k * s``.
+
+    Stepped progress only says between which two polls each step happened, but when the steps are equal,
+    every such interval bounds the same line, and the moment of any later step, the end included, has hard
+    bounds over all ``(a, s)`` that fit every observation (:func:`_grid_range`). A window from this model is
+    exact, not estimated: the poller can sleep until it opens and spend polls only inside it.
+    """
+
+    steps: int  # the end is step ``steps``
+    level: int  # the step reached at the last poll
+    rows: tuple[tuple[int, float, float], ...]  # (step, earliest, latest) for each step seen, and the next
+
+    def window(self, step: int, extra: Sequence[tuple[int, float, float]] = ()) -> tuple[float, float] | None:
+        """Earliest and latest moment of ``step`` given the observations (and hypothetical ``extra`` ones)."""
+        return _grid_range((*self.rows, *extra), step)
+
 
 class _Planner:
     """Turns what the polls saw into the next delay, following a PollSchedule."""
@@ -490,6 +619,7 @@ class _Planner:
         self._overdue = 0
         self._step_misses = 0
         self._errors = 0
+        self._grid_end: tuple[float, float] | None = None
 
     def after_value(self, now: float, progress: Progress | None) -> float:
         self._errors = 0
@@ -501,6 +631,8 @@ class _Planner:
         return max(self._plan(now, None), backoff)
 
     def eta_since_start(self) -> float | None:
+        if self._grid_end is not None:
+            return (self._grid_end[0] + self._grid_end[1]) / 2 - self.start
         eta = self.estimator.eta() if self.schedule.predictive else None
         return None if eta is None else eta - self.start
 
@@ -524,6 +656,10 @@ class _Planner:
         if fraction is not None and self.estimator.observe(now, fraction):
             self._overdue = 0
             self._step_misses = 0
+        if s.step_coarse < 1 and self._reported:
+            delay = self._grid_delay(now)
+            if delay is not None:
+                return delay
         end = self.estimator.eta_bounds()
         if end is None:
             if fraction is None:
@@ -533,6 +669,11 @@ class _Planner:
                 return min(max(s.growth * (now - self.start), s.min_interval), s.fallback_start)
             # Progress is reported but has not moved yet: the job is long, so back off with its age.
             return min(max(s.idle_growth * (now - self.start), s.fallback_start), s.idle_cap)
+        if end[0] == end[1] and s.fit_spread > 0:
+            # A fitted curve is exact where it was sampled, not where it is extrapolated to (e.g. through a
+            # fraction held at 0.99 for the last fifth of the job): widen the point by the distance.
+            reach = s.fit_spread * max(end[0] - self.estimator.last_change, 0.0)
+            end = (end[0] - reach, end[1] + reach)
         targets = [(end, s.end_zone_polls, s.approach)]
         step = self.estimator.next_step_bounds(s.step_coarse) if s.step_coarse < 1 else None
         if step is not None:
@@ -559,6 +700,57 @@ class _Planner:
         if extra <= 0:
             return s.min_interval
         return min(max(s.min_interval * s.stall_factor**extra, s.min_interval), s.stall_cap)
+
+    def _grid_delay(self, now: float) -> float | None:
+        """The next delay under the equal-steps model, or None when the progress does not fit it.
+
+        The end is sure to lie in its window, so no poll is spent before it opens; inside it polls come every
+        ``end_spacing`` (the worst detection lag). An earlier step is worth pinning down when that narrows
+        the end window by more than it costs: :meth:`_grid_plan` weighs that.
+        """
+        s = self.schedule
+        self._grid_end = None
+        grid = self.estimator.step_grid(s.step_coarse, s.step_slack)
+        end = grid.window(grid.steps) if grid is not None else None
+        if grid is None or end is None or end[1] < now:
+            return None  # not equal steps, or they broke the pattern (e.g. a stall): the estimator takes over
+        self._grid_end = end
+        _, window, spacing = self._grid_plan(grid, grid.level + 1, (), s.grid_lookahead)
+        if window is None:
+            return None
+        lo, hi = window
+        target = min(max(lo, now) + spacing, hi)
+        return min(max(target - now, s.min_interval), s.max_interval)
+
+    def _grid_plan(
+        self, grid: StepGrid, step: int, extra: tuple[tuple[int, float, float], ...], depth: int
+    ) -> tuple[float, tuple[float, float] | None, float]:
+        """(expected polls until the end is seen, window of the first step to poll for, spacing there).
+
+        Looks ``depth`` steps ahead: each is either left to be seen by later polls, or covered with a few
+        polls, assumed to pin it in the middle of its window.
+        """
+        s = self.schedule
+        window = grid.window(step, extra)
+        if window is None:
+            return math.inf, None, 0.0
+        lo, hi = window
+        width = hi - lo
+        if step >= grid.steps:
+            return width / (2 * s.end_spacing) + 1, window, s.end_spacing
+        if depth <= 0:
+            return self._grid_plan(grid, grid.steps, extra, 0)
+        best = self._grid_plan(grid, step + 1, extra, depth - 1)
+        middle = (lo + hi) / 2
+        for polls in _PIN_POLLS:
+            spacing = width / polls
+            if spacing < s.min_interval and polls > 1:
+                break
+            pinned = (*extra, (step, middle - spacing / 2, middle + spacing / 2))
+            cost = (polls + 1) / 2 + self._grid_plan(grid, step + 1, pinned, depth - 1)[0]
+            if cost < best[0]:
+                best = (cost, window, spacing)
+        return best
 
 
 def wait(
