@@ -13,8 +13,15 @@ from ims_provider.provider import PrivateImageProvider
 from ims_provider.state import INPUT_NAMES, OUTPUT_NAMES
 
 
+class _PlainArgs:
+    """Args dataclasses travel to the engine as plain dicts of the fields that are set."""
+
+    def to_input(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}  # type: ignore[arg-type]
+
+
 @dataclass
-class DataImageArgs:
+class DataImageArgs(_PlainArgs):
     """One data-disk image: from an ECS data disk (``name`` + ``volume_id``) or an OBS file
     (``image_url`` + ``min_disk``, on the ``image_url`` path)."""
 
@@ -27,20 +34,14 @@ class DataImageArgs:
     min_disk: pulumi.Input[int] | None = None
     is_quick_import: pulumi.Input[bool] | None = None
 
-    def to_input(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
-
 
 @dataclass
-class TimeoutsArgs:
+class TimeoutsArgs(_PlainArgs):
     """How long each operation may take, as durations such as "45m" or "1h30m"."""
 
     create: pulumi.Input[str] | None = None
     update: pulumi.Input[str] | None = None
     delete: pulumi.Input[str] | None = None
-
-    def to_input(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
 @dataclass
@@ -75,7 +76,7 @@ class PrivateImageArgs:
 
 def _plain(value: Any) -> Any:
     """Args dataclasses become the plain dicts the engine serializes."""
-    if isinstance(value, DataImageArgs | TimeoutsArgs):
+    if isinstance(value, _PlainArgs):
         return value.to_input()
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
