@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
+import sys
 import threading
 import time
 import warnings
@@ -76,6 +78,42 @@ class InsecureTLSWarning(UserWarning):
 
 _insecure_lock = threading.Lock()
 _insecure_warned = False
+_debug_lock = threading.Lock()
+_DEBUG_HANDLER = "ims_provider_debug"
+CA_HINT = (
+    "the server's TLS certificate is not trusted; for a private cloud set ims:caBundle (or IMS_CA_BUNDLE) "
+    "to the file of its CA certificates"
+)
+
+
+def _enable_debug_log() -> None:
+    """``ims:debug`` must show something: the dynamic host configures no logging, so debug lines would be
+    dropped. Adds one stderr handler (lines reach the Pulumi CLI as info messages); every line is redacted
+    before it is logged."""
+    with _debug_lock:
+        if any(h.get_name() == _DEBUG_HANDLER for h in log.handlers):
+            return
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_DEBUG_HANDLER)
+        handler.setFormatter(logging.Formatter("ims-debug: %(message)s"))
+        log.addHandler(handler)
+        if log.level == logging.NOTSET or log.level > logging.DEBUG:
+            log.setLevel(logging.DEBUG)
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        stack.extend(e for e in linked if isinstance(e, BaseException))
+    return False
 
 
 def _warn_insecure(endpoint: str) -> None:
@@ -184,6 +222,8 @@ class ImsClient:
         self._job_fallback = False
         if config.insecure:
             _warn_insecure(config.endpoint)
+        if config.debug:
+            _enable_debug_log()
 
     def __repr__(self) -> str:
         return f"ImsClient(endpoint={self._endpoint!r}, region={self.config.region!r})"
@@ -446,6 +486,8 @@ class ImsClient:
                         self._sleep(wait)
                         continue
                 retryable = outcome is Outcome.RETRY
+                if _untrusted_certificate(exc):
+                    cause = f"{cause} ({CA_HINT})"
                 raise ImsConnectionError(method, path, cause, attempt, retryable=retryable) from None
             self._log_exchange(resp, attempt, self._clock() - sent_at)
             if 200 <= resp.status_code < 300:

@@ -60,6 +60,7 @@ SOURCES: Mapping[str, Source] = {
     "progress": Source(("ims:progress",)),
     "debug": Source(("ims:debug",)),
     "poll_delay": Source(("ims:pollDelay",)),
+    "recovery_grace": Source(("ims:recoveryGrace",)),
 }
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -84,6 +85,9 @@ class ProviderConfig:
     progress: bool = True
     debug: bool = False
     poll_delay: float | None = None  # seconds before the first job poll; None = the waiter's default
+    # After a create request whose answer was lost: seconds to look for the image it may have made before
+    # sending it again. None = the lifecycle's default.
+    recovery_grace: float | None = None
     sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @property
@@ -124,6 +128,7 @@ class ProviderConfig:
             "progress": self.progress,
             "debug": self.debug,
             "poll_delay": self.poll_delay,
+            "recovery_grace": self.recovery_grace,
             "sources": dict(self.sources),
         }
 
@@ -269,5 +274,6 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
         progress=_bool("progress", values["progress"], sources.get("progress"), True),
         debug=_bool("debug", values["debug"], sources.get("debug"), False),
         poll_delay=_seconds(values["poll_delay"], sources.get("poll_delay")),
+        recovery_grace=_seconds(values["recovery_grace"], sources.get("recovery_grace")),
         sources=tuple(sorted(sources.items())),
     )

@@ -63,13 +63,16 @@ class JobFailedError(ImsProviderError):
         fail_reason: str | None,
         sub_failures: list[dict[str, Any]] | None = None,
         cleaned_up: list[str] | None = None,
+        left_behind: list[str] | None = None,
     ) -> None:
         self.job_id = job_id
         self.error_code = error_code
         self.fail_reason = fail_reason
         self.sub_failures = sub_failures or []
         self.cleaned_up = cleaned_up or []
-        parts = [f"IMS job {job_id} failed: {error_code or 'no error code'}: {fail_reason or 'no reason given'}"]
+        self.left_behind = left_behind or []
+        reason = fail_reason or "no reason given"
+        parts = [f"IMS job {job_id} failed: {error_code or 'no error code'}: {reason}"]
         for sub in self.sub_failures:
             parts.append(
                 f"sub-job {sub.get('job_id')}: {sub.get('error_code') or 'no error code'}: "
@@ -77,6 +80,11 @@ class JobFailedError(ImsProviderError):
             )
         if self.cleaned_up:
             parts.append("deleted the images the job did make: " + ", ".join(self.cleaned_up))
+        if self.left_behind:
+            parts.append(
+                "could NOT delete the images " + ", ".join(self.left_behind) + " the job made: delete them "
+                "by hand (they are not in the Pulumi state)"
+            )
         super().__init__("; ".join(parts))
 
 

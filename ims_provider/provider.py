@@ -27,16 +27,7 @@ from ims_provider.config import ProviderConfig, load_config
 from ims_provider.errors import ConfigError
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.spec import check_inputs
-from ims_provider.state import (
-    IGNORED_IN_DIFF,
-    INPUT_NAMES,
-    REPLACE_ON_CHANGE,
-    contains_unknown,
-    normalize,
-    old_inputs,
-    refreshed_inputs,
-    user_inputs,
-)
+from ims_provider.state import REPLACE_ON_CHANGE, diff_inputs, old_inputs, refreshed_inputs, user_inputs
 
 
 class PrivateImageProvider(ResourceProvider):
@@ -77,21 +68,19 @@ class PrivateImageProvider(ResourceProvider):
         failures = [CheckFailure(f.property, f.reason) for f in check_inputs(news)]
         return CheckResult(news, failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        old = old_inputs(olds)
-        new = user_inputs(news)
-        changed = [
-            key
-            for key in INPUT_NAMES
-            if key not in IGNORED_IN_DIFF
-            and (
-                contains_unknown(new.get(key)) or normalize(key, old.get(key)) != normalize(key, new.get(key))
-            )
-        ]
-        replaces = [key for key in changed if key in REPLACE_ON_CHANGE]
-        stables = [key for key in REPLACE_ON_CHANGE if key not in changed]
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Old outputs (all the host gives) against new inputs; see ``state.diff_inputs`` for the rules.
+
+        Never ``delete_before_replace``: image names need not be unique, and the old image stays usable
+        until its replacement is active.
+        """
+        result = diff_inputs(old_inputs(olds), user_inputs(news), id_)
+        stables = [key for key in REPLACE_ON_CHANGE if key not in result.changed]
         return DiffResult(
-            changes=bool(changed), replaces=replaces, stables=stables, delete_before_replace=False
+            changes=bool(result.changed),
+            replaces=result.replaces,
+            stables=stables,
+            delete_before_replace=False,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -99,6 +88,11 @@ class PrivateImageProvider(ResourceProvider):
         return CreateResult(record.id, record.outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Refresh (props = old outputs) and ``PrivateImage.get`` (props = just ``__provider``).
+
+        The returned inputs carry the live mutable values, so the next preview diffs the program against
+        what IMS has now; an empty ID tells the engine the image is gone.
+        """
         record = self._ops().read(id_, props)
         if record is None:
             return ReadResult("", {})

@@ -8,6 +8,7 @@ needs them is skipped) but count as present, so a source given as ``server.id`` 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -298,6 +299,13 @@ class DataImagesRequest(BaseModel):
     enterprise_project_id: EnterpriseProjectId | None = None
 
 
+class AdoptRequest(_RamBounds):
+    """An existing image taken under management: only the attributes IMS lets us change apply."""
+
+    name: ImageName | None = None
+    description: Description | None = None
+
+
 CreateRequest: TypeAlias = EcsImageRequest | ObsImageRequest | VolumeImageRequest | DataImagesRequest
 
 # --- dispatch -------------------------------------------------------------------------------------
@@ -310,6 +318,7 @@ class Source(str, Enum):
     OBS = "image_url"
     VOLUME = "volume_id"
     DATA_VOLUMES = "data_images"
+    EXISTING = "existing_image_id"
 
 
 MODELS: dict[Source, type[BaseModel]] = {
@@ -317,6 +326,7 @@ MODELS: dict[Source, type[BaseModel]] = {
     Source.OBS: ObsImageRequest,
     Source.VOLUME: VolumeImageRequest,
     Source.DATA_VOLUMES: DataImagesRequest,
+    Source.EXISTING: AdoptRequest,
 }
 
 ITEM_MODELS: dict[Source, type[BaseModel]] = {
@@ -330,6 +340,7 @@ DESCRIBE: dict[Source, str] = {
     Source.OBS: "an OBS image file (image_url)",
     Source.VOLUME: "a data disk (volume_id)",
     Source.DATA_VOLUMES: "ECS data disks (data_images alone)",
+    Source.EXISTING: "an existing image (existing_image_id)",
 }
 
 # Inputs that steer the provider rather than the request body.
@@ -362,12 +373,20 @@ def detect_source(inputs: Mapping[str, Any]) -> tuple[Source | None, list[Failur
         names = ", ".join(s.value for s in sources)
         reason = f"set exactly one image source; {names} were all given"
         return None, [Failure(s.value, reason) for s in sources]
+    adopting = _present(inputs, Source.EXISTING.value)
+    if adopting and (sources or _present(inputs, "data_images")):
+        given = [s.value for s in sources] or ["data_images"]
+        reason = (
+            f"existing_image_id adopts an image instead of making one; remove {', '.join(given)} "
+            "(or existing_image_id to make a new image)"
+        )
+        return None, [Failure(Source.EXISTING.value, reason)]
     if sources:
         return sources[0], []
     if _present(inputs, "data_images"):
         return Source.DATA_VOLUMES, []
-    if _present(inputs, "existing_image_id"):
-        return None, []
+    if adopting:
+        return Source.EXISTING, []
     reason = (
         "an image needs a source: instance_id (ECS), image_url (OBS file), volume_id (data disk), "
         "data_images with volume_id entries (ECS data disks), or existing_image_id to adopt an image"
@@ -443,11 +462,17 @@ def check_inputs(inputs: Mapping[str, Any]) -> list[Failure]:
         failures.append(Failure("existing_image_id", "existing_image_id must be a non-empty image ID"))
     source, dispatch_failures = detect_source(inputs)
     failures += dispatch_failures
-    if source is None:
-        return failures
-    request = {k: v for k, v in inputs.items() if k not in CONTROL_INPUTS and not k.startswith("__")}
-    failures += _check_request(source, request)
-    return failures
+    if source is not None:
+        request = {k: v for k, v in inputs.items() if k not in CONTROL_INPUTS and not k.startswith("__")}
+        failures += _check_request(source, request)
+    return [_named(f) for f in failures]
+
+
+def _named(failure: Failure) -> Failure:
+    """An input named "" or " " still gets a visible property in the failure (quoted)."""
+    if failure.property.strip():
+        return failure
+    return Failure(json.dumps(failure.property), failure.reason)
 
 
 def _check_request(source: Source, request: Mapping[str, Any]) -> list[Failure]:

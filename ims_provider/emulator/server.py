@@ -1,16 +1,21 @@
 """`EmulatorServer`: the emulator on a real TCP port inside the current process (threaded werkzeug server
 in a daemon thread), for tests, benchmarks, examples and the console script.
+
+With ``tls_cert`` and ``tls_key`` it serves HTTPS, so clients' certificate handling (verification, a private
+CA bundle, an explicit opt-out) can be tested against a real TLS handshake.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ims_provider.emulator.admin import AdminClient
@@ -68,7 +73,14 @@ class EmulatorServer:
         progress_profile: str = Settings.progress_profile,
         activation_seconds: float = 0.0,
         delete_seconds: float = 0.0,
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
     ) -> None:
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("TLS needs both tls_cert and tls_key")
+        self._tls: tuple[str, str] | None = (
+            (str(tls_cert), str(tls_key)) if tls_cert is not None and tls_key is not None else None
+        )
         settings = Settings().updated(
             {
                 "job_seconds": job_seconds,
@@ -110,13 +122,18 @@ class EmulatorServer:
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self._host, self._host)
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def admin(self) -> AdminClient:
         """An AdminClient bound to this server (created on first use)."""
         if self._admin is None or self._admin.base_url != self.url:
-            self._admin = AdminClient(self.url)
+            session = requests.Session()
+            if self._tls is not None:
+                session.verify = self._tls[0]  # a self-signed certificate is its own CA
+                session.trust_env = False  # else $REQUESTS_CA_BUNDLE would replace it
+            self._admin = AdminClient(self.url, session=session)
         return self._admin
 
     @property
@@ -140,7 +157,12 @@ class EmulatorServer:
             return self
         try:
             server = make_server(
-                self._host, self._port, self.app, threaded=True, request_handler=_QuietHandler
+                self._host,
+                self._port,
+                self.app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                ssl_context=self._ssl_context(),
             )
         except SystemExit as exc:  # werkzeug exits when it cannot bind
             raise OSError(f"cannot listen on {self._host}:{self._port}") from exc
@@ -150,6 +172,14 @@ class EmulatorServer:
         )
         self._thread.start()
         return self
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if self._tls is None:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(*self._tls)
+        return context
 
     def stop(self) -> None:
         server, thread = self._server, self._thread

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from ims_provider.client import ImsClient
+from ims_provider.config import load_config
 from ims_provider.emulator.server import EmulatorServer
 from tests.engine.host import DynamicProviderHost
 
@@ -49,3 +51,18 @@ def session_host(emulator: EmulatorServer) -> Iterator[DynamicProviderHost]:
 def host(session_host: DynamicProviderHost, emu: EmulatorServer) -> DynamicProviderHost:
     """One host for the session (configured once, as the engine does); the emulator is reset per test."""
     return session_host
+
+
+@pytest.fixture
+def fast_host(host: DynamicProviderHost, emu: EmulatorServer) -> DynamicProviderHost:
+    """The session host against 0.1 s jobs, for tests about what happens after a create."""
+    emu.admin.update_settings(job_seconds=0.1)
+    return host
+
+
+@pytest.fixture
+def console(emu: EmulatorServer) -> Iterator[ImsClient]:
+    """Someone working outside Pulumi (the console, another tool): a plain client on the same account."""
+    client = ImsClient(load_config(stack_config(emu.url).get, {}))
+    yield client
+    client.close()

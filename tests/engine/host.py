@@ -173,6 +173,41 @@ class DynamicProviderHost:
             )
         )
 
+    def read_for_get(self, name: str, id_: str) -> Any:
+        """The Read a ``PrivateImage.get(name, id)`` makes: no state yet, the program's inputs (only
+        ``__provider``, since every property of a get is None and None values are not sent)."""
+        return self.stub.Read(
+            provider_pb2.ReadRequest(
+                id=id_,
+                urn=self.urn(name),
+                properties=to_struct({}),
+                inputs=to_struct({"__provider": self.blob}),
+            )
+        )
+
+    def refresh(
+        self, name: str, id_: str, state: Mapping[str, Any], inputs: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """``pulumi refresh`` of one resource: (new id, new outputs, new inputs) as the engine stores them."""
+        response = self.read(name, id_, state, inputs)
+        return response.id, from_struct(response.properties), from_struct(response.inputs)
+
+    def preview(
+        self,
+        name: str,
+        id_: str,
+        state: Mapping[str, Any],
+        old_inputs: Mapping[str, Any],
+        program: Mapping[str, Any],
+    ) -> tuple[Any, dict[str, Any]]:
+        """What a preview does for an existing resource: Check (old inputs, program) then Diff (old outputs,
+        checked inputs), both with unknowns kept. Returns the DiffResponse and the checked inputs."""
+        response = self.check(name, program, olds=old_inputs)
+        failures = [(f.property, f.reason) for f in response.failures]
+        assert not failures, failures
+        news = from_struct(response.inputs, keep_unknowns=True)
+        return self.diff(name, id_, state, news, old_inputs), news
+
     def update(
         self, name: str, id_: str, state: Mapping[str, Any], news: Mapping[str, Any]
     ) -> dict[str, Any]:

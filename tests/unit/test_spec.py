@@ -169,6 +169,25 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("bad timeout", ecs(timeouts={"create": "soon"}), "timeouts.create"),
     ("unknown timeout kind", ecs(timeouts={"read": "5m"}), "timeouts.read"),
     ("unknown input", ecs(colour="blue"), "colour"),
+    (
+        "adopt with a source",
+        {"existing_image_id": "img-1", "instance_id": ECS, "name": "n"},
+        "existing_image_id",
+    ),
+    (
+        "adopt with data images",
+        {"existing_image_id": "img-1", "data_images": [{"name": "d", "volume_id": VOL}]},
+        "existing_image_id",
+    ),
+    ("adopt bad name", {"existing_image_id": "img-1", "name": " x"}, "name"),
+    ("adopt bad ram", {"existing_image_id": "img-1", "min_ram": 2048, "max_ram": 1024}, "min_ram"),
+    (
+        "adopt bad tags",
+        {"existing_image_id": "img-1", "tags": ["a.1"], "image_tags": {"b": "2"}},
+        "image_tags",
+    ),
+    ("adopt creation-only input", {"existing_image_id": "img-1", "min_disk": 40}, "min_disk"),
+    ("adopt empty id", {"existing_image_id": ""}, "existing_image_id"),
 ]
 
 
@@ -188,6 +207,12 @@ def test_valid_edges_pass() -> None:
     assert check_inputs(ecs(image_tags={f"k{i}": "" for i in range(10)}, min_ram=0, max_ram=0)) == []
     assert check_inputs(ecs(name="镜像 web-1.0_a")) == []
     assert check_inputs(obs(is_quick_import=True, os_version="CentOS 7.0 64bit", architecture="arm")) == []
+
+
+def test_adoption_takes_the_mutable_attributes() -> None:
+    adopt = {"existing_image_id": "img-1", "name": "managed", "description": "d", "image_tags": {"a": "1"}}
+    assert detect_source(adopt) == (Source.EXISTING, [])
+    assert check_inputs({**adopt, "min_ram": 1024, "max_ram": 2048, "timeouts": {"delete": "5m"}}) == []
 
 
 def test_unknown_values_pass_through() -> None:
