@@ -12,8 +12,6 @@ from ims_provider.spec import Source, build_body, check_inputs, detect_source, t
 from tests.rule_cases import BAD, ECS, VOL, ecs, obs, volume
 from tests.seed_examples import SEED_REQUESTS
 
-EPS = "9f5b8a1c-2d3e-4f50-8a6b-7c8d9e0f1a2b"
-
 
 def properties(inputs: dict[str, Any]) -> list[str]:
     return [f.property for f in check_inputs(inputs)]
