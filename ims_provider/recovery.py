@@ -22,8 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,58 @@ _STATUS_RANK = {"active": 0, "saving": 1, "queued": 2}
 SIBLING_WINDOW = 1800.0
 
 
+def _whole(value: Any) -> int:
+    try:
+        return int(float(value or 0))
+    except (TypeError, ValueError):
+        return -1
+
+
+def _tag_set(tags: Any) -> frozenset[tuple[str, str]]:
+    """Tags as comparable pairs, from "key.value" strings or ``{key, value}`` pairs; the claim tag aside."""
+    pairs: set[tuple[str, str]] = set()
+    for tag in tags or []:
+        if isinstance(tag, str):
+            key, _, value = tag.partition(".")
+        elif isinstance(tag, Mapping):
+            key, value = str(tag.get("key", "")), str(tag.get("value", ""))
+        else:
+            continue
+        if key.strip() != CLAIM_TAG:
+            pairs.add((key.strip(), value.strip()))
+    return frozenset(pairs)
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """What a request sets that IMS shows on the image: an earlier attempt must agree on all of it, so an
+    image made another way (by hand, by another tool) is not mistaken for one merely by name and source."""
+
+    description: str
+    min_ram: int
+    max_ram: int
+    tags: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of_request(cls, part: Mapping[str, Any]) -> Attributes:
+        given = part.get("tags") if part.get("tags") is not None else part.get("image_tags")
+        return cls(
+            str(part.get("description") or ""),
+            _whole(part.get("min_ram")),
+            _whole(part.get("max_ram")),
+            _tag_set(given),
+        )
+
+    @classmethod
+    def of_image(cls, image: Mapping[str, Any]) -> Attributes:
+        return cls(
+            str(image.get("__description") or ""),
+            _whole(image.get("min_ram")),
+            _whole(image.get("max_ram")),
+            _tag_set(image.get("tags")),
+        )
+
+
 @dataclass(frozen=True)
 class Expected:
     """What one image of a request looks like on IMS."""
@@ -62,6 +115,7 @@ class Expected:
     name: str | None  # None: IMS picks the name (an OBS data file without one)
     origin: str  # __data_origin
     data_image: bool  # virtual_env_type DataImage
+    attributes: Attributes | None = None  # None: not compared (tests that only know name and source)
 
     def matches(self, image: Mapping[str, Any], project: str) -> bool:
         return (
@@ -70,7 +124,13 @@ class Expected:
             and (image.get("virtual_env_type") == "DataImage") == self.data_image
             and image.get("owner") in (None, "", project)
             and str(image.get("status", "")).lower() in LIVE_STATUSES
+            and (self.attributes is None or Attributes.of_image(image) == self.attributes)
         )
+
+    @property
+    def key(self) -> str:
+        """Two requests expecting images of the same key could adopt each other's: they must not overlap."""
+        return f"{self.name}\x00{self.origin}\x00{self.data_image}"
 
     def describe(self) -> str:
         kind = "data image" if self.data_image else "image"
@@ -87,9 +147,9 @@ class RequestShape:
     fingerprint: str  # short hash of the canonical body, for messages and the in-process lock
 
     @property
-    def key(self) -> str:
-        """Two requests with this key could adopt each other's images: they must not run at once."""
-        return f"{self.primary.name}\x00{self.primary.origin}\x00{self.primary.data_image}"
+    def keys(self) -> tuple[str, ...]:
+        """Every image key of the request, sorted, so that locks on them are always taken in one order."""
+        return tuple(sorted({e.key for e in (self.primary, *self.extras)}))
 
 
 def fingerprint(body: Mapping[str, Any]) -> str:
@@ -98,22 +158,24 @@ def fingerprint(body: Mapping[str, Any]) -> str:
 
 
 def _item_expected(item: Mapping[str, Any]) -> Expected:
-    name = item.get("name")
+    name = str(item["name"]) if item.get("name") else None
+    attributes = Attributes.of_request(item)
     if item.get("volume_id"):
-        return Expected(str(name) if name else None, f"volume,{item['volume_id']}", True)
-    return Expected(str(name) if name else None, f"file,{item.get('image_url', '')}", True)
+        return Expected(name, f"volume,{item['volume_id']}", True, attributes)
+    return Expected(name, f"file,{item.get('image_url', '')}", True, attributes)
 
 
 def shape_of(body: Mapping[str, Any]) -> RequestShape:
     """The images ``body`` (a checked ``POST /v2/cloudimages/action`` body) makes."""
     items = [_item_expected(i) for i in body.get("data_images") or [] if isinstance(i, Mapping)]
     name = str(body["name"]) if body.get("name") else None
+    attributes = Attributes.of_request(body)
     if body.get("instance_id"):
-        primary = Expected(name, f"instance,{body['instance_id']}", False)
+        primary = Expected(name, f"instance,{body['instance_id']}", False, attributes)
     elif body.get("image_url"):
-        primary = Expected(name, f"file,{body['image_url']}", False)
+        primary = Expected(name, f"file,{body['image_url']}", False, attributes)
     elif body.get("volume_id"):
-        primary = Expected(name, f"volume,{body['volume_id']}", False)
+        primary = Expected(name, f"volume,{body['volume_id']}", False, attributes)
     elif items:
         primary, items = items[0], items[1:]
     else:
@@ -310,7 +372,13 @@ _LOCKS = _KeyedLocks()
 
 @contextmanager
 def exclusive(shape: RequestShape, timeout: float) -> Iterator[bool]:
-    """Serialise creates of the same image key in this process (the host runs 4 at once): otherwise one
-    could adopt the image another has just submitted. Yields False if the lock was not had in time."""
-    with _LOCKS.hold(shape.key, timeout) as acquired:
-        yield acquired
+    """Serialise creates that expect an image of the same key (primary or data image) in this process (the
+    host runs 4 at once): otherwise one could adopt an image another has just submitted. Locks are taken in
+    sorted order, so two requests never wait for each other. Yields False if they were not had in time."""
+    deadline = time.monotonic() + max(timeout, 0.0)
+    with ExitStack() as held:
+        for key in shape.keys:
+            if not held.enter_context(_LOCKS.hold(key, deadline - time.monotonic())):
+                yield False
+                return
+        yield True

@@ -30,15 +30,22 @@ from ims_provider.durations import parse_duration
 
 # --- field rules -------------------------------------------------------------------------------------
 
-_NAME_CHARS = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff._\- ]+$")
+_NAME_CHARS = re.compile(r"^[A-Za-z0-9\u4e00-\u9fa5._\- ]+$")
 _OLD_TAG_PART = re.compile(r"^[A-Za-z0-9_\-]*$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Huawei Cloud tag characters: letters (any script), digits, space and _ . : = + - @ (values also /).
+_TAG_KEY_CHARS = re.compile(r"^[\w .:=+\-@]+$")
+_TAG_VALUE_CHARS = re.compile(r"^[\w .:=+\-@/]*$")
 _OBS_URL = re.compile(r"^[^:\s]+:[^\s].*$")
 
 MAX_TAGS = 10
 MAX_TAG_KEY = 36
 MAX_TAG_VALUE = 43
 MAX_OBS_DATA_IMAGES = 3
+# A data image keeps one of its 10 tag places for the ims-provider-claim tag (see recovery.py).
+MAX_DATA_IMAGE_TAGS = MAX_TAGS - 1
+MAX_ID_LENGTH = 64
+MAX_RAM_MB = 1024 * 1024
 
 
 def _whole_number(value: Any) -> Any:
@@ -90,6 +97,15 @@ def _non_empty(value: str) -> str:
     return value
 
 
+def _resource_id(value: str) -> str:
+    _non_empty(value)
+    if value != value.strip():
+        raise ValueError("must not start or end with white space")
+    if len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"must be at most {MAX_ID_LENGTH} characters long (got {len(value)})")
+    return value
+
+
 def _obs_url(value: str) -> str:
     if not _OBS_URL.match(value):
         raise ValueError("must be '<bucket>:<object>', for example 'ims-image:centos70.qcow2'")
@@ -111,16 +127,14 @@ def _ranged(low: int, high: int, unit: str) -> Callable[[int], int]:
     return check
 
 
-def _non_negative(value: int) -> int:
-    if value < 0:
-        raise ValueError(f"must not be negative (got {value})")
+def _ram_mb(value: int) -> int:
+    if not 0 <= value <= MAX_RAM_MB:
+        raise ValueError(f"must be between 0 and {MAX_RAM_MB} MB (got {value})")
     return value
 
 
 def _old_style_tag(value: str) -> str:
-    key, dot, tag_value = value.partition(".")
-    if not dot:
-        raise ValueError(f"entry '{value}' must have the form 'key.value'")
+    key, _, tag_value = value.partition(".")  # "key" alone is a tag with an empty value
     if not 1 <= len(key) <= MAX_TAG_KEY:
         raise ValueError(f"entry '{value}': the key must be 1 to {MAX_TAG_KEY} characters long")
     if len(tag_value) > MAX_TAG_VALUE:
@@ -142,10 +156,10 @@ WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 Flag = Annotated[bool, BeforeValidator(_strict_bool)]
 ImageName = Annotated[Str, AfterValidator(_image_name)]
 Description = Annotated[Str, AfterValidator(_description)]
-ResourceId = Annotated[Str, AfterValidator(_non_empty)]
+ResourceId = Annotated[Str, AfterValidator(_resource_id)]
 ObsUrl = Annotated[Str, AfterValidator(_obs_url)]
 EnterpriseProjectId = Annotated[Str, AfterValidator(_enterprise_project)]
-RamMb = Annotated[WholeNumber, AfterValidator(_non_negative)]
+RamMb = Annotated[WholeNumber, AfterValidator(_ram_mb)]
 SystemDiskFromFileGb = Annotated[WholeNumber, AfterValidator(_ranged(40, 255, "GB"))]
 DataDiskFromFileGb = Annotated[WholeNumber, AfterValidator(_ranged(1, 2048, "GB"))]
 OldStyleTag = Annotated[Str, AfterValidator(_old_style_tag)]
@@ -174,10 +188,18 @@ class TagPair(BaseModel):
     @model_validator(mode="after")
     def _limits(self) -> TagPair:
         key = self.key.strip()
+        value = self.value.strip()
         if not 1 <= len(key) <= MAX_TAG_KEY:
             raise RuleError("key", f"tag key '{self.key}' must be 1 to {MAX_TAG_KEY} characters long")
-        if len(self.value.strip()) > MAX_TAG_VALUE:
+        if not _TAG_KEY_CHARS.match(key):
+            raise RuleError(
+                "key", f"tag key '{key}' may contain only letters, digits, spaces and _ . : = + - @"
+            )
+        if len(value) > MAX_TAG_VALUE:
             raise RuleError("value", f"value of tag '{key}' must be at most {MAX_TAG_VALUE} characters long")
+        if not _TAG_VALUE_CHARS.match(value):
+            message = f"value of tag '{key}' may contain only letters, digits, spaces and _ . : = + - @ /"
+            raise RuleError("value", message)
         return self
 
 
@@ -206,21 +228,42 @@ class _Request(BaseModel):
         return self
 
 
-class _RamBounds(_Request):
+class _Ram(_Request):
+    """RAM bounds in MB; 0 means "not restricted", so only two non-zero bounds are compared."""
+
     min_ram: RamMb | None = None
     max_ram: RamMb | None = None
-    enterprise_project_id: EnterpriseProjectId | None = None
 
     @model_validator(mode="after")
-    def _ram_order(self) -> _RamBounds:
-        if self.min_ram is not None and self.max_ram is not None and self.min_ram > self.max_ram:
+    def _ram_order(self) -> _Ram:
+        if self.min_ram and self.max_ram and self.min_ram > self.max_ram:
             raise RuleError(
                 "min_ram", f"min_ram ({self.min_ram} MB) must not exceed max_ram ({self.max_ram} MB)"
             )
         return self
 
 
-class DataImageFromVolume(_Request):
+class _RamBounds(_Ram):
+    enterprise_project_id: EnterpriseProjectId | None = None
+
+
+class _DataImageTags(_Request):
+    """A data image's own tags: one place fewer, as the provider marks tracked data images with a tag."""
+
+    @model_validator(mode="after")
+    def _claim_place(self) -> _DataImageTags:
+        count = len(self.tags or []) + len(self.image_tags or [])
+        if count > MAX_DATA_IMAGE_TAGS:
+            field = "tags" if self.tags is not None else "image_tags"
+            message = (
+                f"a data image may have at most {MAX_DATA_IMAGE_TAGS} tags here (got {count}): IMS allows 10 "
+                "and ims-provider keeps one to mark the images it tracks"
+            )
+            raise RuleError(field, message)
+        return self
+
+
+class DataImageFromVolume(_DataImageTags):
     """A ``data_images`` entry that turns an ECS data disk into a data-disk image (seed Table 1)."""
 
     name: ImageName
@@ -228,7 +271,7 @@ class DataImageFromVolume(_Request):
     description: Description | None = None
 
 
-class DataImageFromFile(_Request):
+class DataImageFromFile(_DataImageTags):
     """A ``data_images`` entry that imports a data-disk file from OBS (seed Table 2)."""
 
     name: ImageName | None = None
@@ -299,7 +342,7 @@ class DataImagesRequest(BaseModel):
     enterprise_project_id: EnterpriseProjectId | None = None
 
 
-class AdoptRequest(_RamBounds):
+class AdoptRequest(_Ram):
     """An existing image taken under management: only the attributes IMS lets us change apply."""
 
     name: ImageName | None = None
@@ -493,6 +536,7 @@ def _check_request(source: Source, request: Mapping[str, Any]) -> list[Failure]:
             failures.append(Failure("data_images", "data_images must be a list of objects"))
         else:
             failures += _check_items(source, item_model, items)
+            failures += _repeated_sources(source, request, items)
             if source is Source.OBS and len(items) > MAX_OBS_DATA_IMAGES:
                 failures.append(
                     Failure(
@@ -513,6 +557,24 @@ def _check_request(source: Source, request: Mapping[str, Any]) -> list[Failure]:
         for f in _validate_model(model, top_input, "", f"an image made from {DESCRIBE[source]}")
         if not f.property.startswith("data_images[")
     ]
+    return failures
+
+
+def _repeated_sources(source: Source, request: Mapping[str, Any], items: list[Any]) -> list[Failure]:
+    """IMS refuses a disk or file listed twice (IMG.0120 / IMG.0123): say so before sending."""
+    key = "image_url" if source is Source.OBS else "volume_id"
+    seen: set[str] = set()
+    if source is Source.OBS and isinstance(request.get("image_url"), str):
+        seen.add(request["image_url"])
+    failures = []
+    for index, item in enumerate(items):
+        value = item.get(key) if isinstance(item, Mapping) else None
+        if not isinstance(value, str):
+            continue
+        if value in seen:
+            message = f"{key} '{value}' is listed twice; each disk or file can make one image"
+            failures.append(Failure(f"data_images[{index}].{key}", message))
+        seen.add(value)
     return failures
 
 

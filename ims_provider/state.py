@@ -130,6 +130,8 @@ def normalize(key: str, value: Any) -> Any:
         return int(value)
     if value == "" and key == "description":
         return None
+    if value == "0" and key == "enterprise_project_id":
+        return None  # "0" is the default enterprise project, the same as leaving it out
     return value
 
 

@@ -121,11 +121,16 @@ def test_every_creation_only_input_forces_a_replacement(
         "hw_firmware_type": "bios",
         "is_config": True,
         "os_type": "Linux",
-        "enterprise_project_id": "0",
+        "enterprise_project_id": "9f5b8a1c-2d3e-4f50-8a6b-7c8d9e0f1a2b",
     }
     for key, value in changes.items():
         diff, _ = fast_host.preview(res.name, res.id, res.state, res.inputs, {**program, key: value})
         assert (diff.changes, list(diff.replaces)) == (DIFF_SOME, [key]), key
+    # "0" is the default enterprise project: writing it out is no change.
+    diff, _ = fast_host.preview(
+        res.name, res.id, res.state, res.inputs, {**program, "enterprise_project_id": "0"}
+    )
+    assert diff.changes == DIFF_NONE
     other_source = {"name": "imported", "volume_id": SEED_OS_VOLUME_ID, "os_version": "CentOS 7.9 64bit"}
     diff, _ = fast_host.preview(res.name, res.id, res.state, res.inputs, other_source)
     assert {"image_url", "volume_id", "min_disk", "is_quick_import"} <= set(diff.replaces)

@@ -17,11 +17,11 @@ from ims_provider.client import ImsClient
 from ims_provider.config import load_config
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.errors import ImsProviderError
-from ims_provider.jobs import FakeClock
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.recovery import CLAIM_TAG, find_earlier, shape_of
 from ims_provider.retry import NO_RETRY, RetryPolicy
 from ims_provider.spec import build_body
+from ims_provider.waiter import FakeClock
 from tests.reliability.support import (
     ECS,
     FAST_RETRY,
@@ -172,7 +172,9 @@ def test_incomplete_match_is_left_alone_and_made_anew(emu: EmulatorServer) -> No
     for: it cannot be this request's, whole, and may not be ours at all, so it is left alone (with a
     warning) and a new set is made."""
     client = client_for(emu)
-    stranger = client.create_image({"name": "partial", "instance_id": ECS})
+    stranger = client.create_image(
+        {"name": "partial", "instance_id": ECS, "image_tags": [{"key": "team", "value": "reliability"}]}
+    )
     lines: list[str] = []
     record = lifecycle_for(client, lines).create(inputs_for("ecs_data", "partial"))
     assert stranger
@@ -182,6 +184,16 @@ def test_incomplete_match_is_left_alone_and_made_anew(emu: EmulatorServer) -> No
     }
     assert len(stranger_ids) == 1  # the hand-made image survives
     assert any("left alone" in line and "could" not in line for line in lines)
+
+
+def test_image_that_differs_in_an_attribute_is_not_taken_for_an_earlier_attempt(emu: EmulatorServer) -> None:
+    """Same name, same ECS, but another description: made some other way, so it is not adopted."""
+    client = client_for(emu)
+    other = client.create_image({"name": "web-golden", "instance_id": ECS, "description": "hand made"})
+    lines: list[str] = []
+    record = lifecycle_for(client, lines).create(inputs_for("ecs", "web-golden"))
+    assert other and len(create_posts(emu)) == 2
+    assert record.outputs["job_id"] and len(images(emu)) == 2
 
 
 def test_claim_interrupted_half_way_still_adopts_the_whole_set(emu: EmulatorServer) -> None:
@@ -268,7 +280,8 @@ def test_data_image_registered_after_the_system_image_is_still_adopted(emu: Emul
     emu.admin.update_settings(job_seconds=60)
     client = client_for(emu)
     inputs = inputs_for("ecs_data", "late-data")
-    client.create_image({"name": "late-data", "instance_id": ECS})
+    system_part = {k: v for k, v in build_body(inputs).items() if k != "data_images"}
+    client.create_image(system_part)
     register_data = lambda: client.create_image({"data_images": inputs["data_images"]})  # noqa: E731
     clock = EmulatorLinkedClock(emu, on_first_sleep=register_data)
     record = ImageLifecycle(client, clock=clock, write=lambda _l: None, poll_delay=1).create(inputs)

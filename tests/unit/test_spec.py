@@ -82,6 +82,9 @@ def test_valid_edges_pass() -> None:
     assert check_inputs(ecs(name="a" * 128, description="d" * 1024, enterprise_project_id="0")) == []
     assert check_inputs(ecs(image_tags={f"k{i}": "" for i in range(10)}, min_ram=0, max_ram=0)) == []
     assert check_inputs(ecs(name="镜像 web-1.0_a")) == []
+    assert check_inputs(ecs(tags=["novalue"], min_ram=2048, max_ram=0)) == []  # max_ram 0: no upper bound
+    nine = {f"k{i}": "v" for i in range(9)}
+    assert check_inputs({"data_images": [{"name": "d", "volume_id": VOL, "image_tags": nine}]}) == []
     assert check_inputs(obs(is_quick_import=True, os_version="CentOS 7.0 64bit", architecture="arm")) == []
 
 
