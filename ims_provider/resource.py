@@ -75,9 +75,11 @@ class PrivateImageArgs:
 
 
 def _plain(value: Any) -> Any:
-    """Args dataclasses become the plain dicts the engine serializes."""
+    """Args dataclasses become the plain dicts the engine serializes, also inside Outputs and lists."""
+    if isinstance(value, pulumi.Output):
+        return value.apply(_plain)
     if isinstance(value, _PlainArgs):
-        return value.to_input()
+        return {k: _plain(v) for k, v in value.to_input().items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value

@@ -67,6 +67,24 @@ def test_typed_args_become_plain_inputs_under_the_type_token(mocks: RecordingMoc
     assert isinstance(inputs["__provider"], str) and len(inputs["__provider"]) < 400  # a module reference
 
 
+def test_args_inside_outputs_are_serialized_too(mocks: RecordingMocks) -> None:
+    volume = pulumi.Output.from_input("vol-2")
+    items = pulumi.Output.from_input([DataImageArgs(name="data", volume_id="vol-1")])
+    nested = PrivateImage(
+        "nested",
+        name="web",
+        instance_id="ecs-1",
+        data_images=[DataImageArgs(name="late", volume_id=volume)],
+        timeouts=pulumi.Output.from_input(TimeoutsArgs(delete="5m")),
+    )
+    listed = PrivateImage("listed", name="web", instance_id="ecs-1", data_images=items)
+    resolve(pulumi.Output.all(nested.image_id, listed.image_id))
+    first, second = sorted(mocks.registered, key=lambda r: r.name)[::-1]
+    assert first.inputs["data_images"] == [{"name": "late", "volume_id": "vol-2"}]
+    assert first.inputs["timeouts"] == {"delete": "5m"}
+    assert second.inputs["data_images"] == [{"name": "data", "volume_id": "vol-1"}]
+
+
 def test_keyword_arguments_work_like_args(mocks: RecordingMocks) -> None:
     image = PrivateImage("kw", name="web", image_url="b:o.qcow2", min_disk=40)
     assert resolve(image.name) == "web"
