@@ -110,10 +110,12 @@ class EmulatorApp:
                 "fault": None,
                 "dropped": None,
                 "duration_ms": None,
+                "latency": None,
             }
         )
         faults = self.backend.faults.for_request(request.method, request.path)
         if faults.latency:
+            self.backend.log.complete(entry, latency=faults.latency)
             time.sleep(faults.latency)
         action = faults.action
         if action is not None and action.kind == "drop_before" and drop_connection(request.environ):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -66,11 +65,10 @@ def test_unknown_job_is_404(mims: Ims) -> None:
 
 def test_a_45_minute_job_completes_in_milliseconds(mims: Ims) -> None:
     mims.admin.update_settings(job_seconds=45 * 60)
-    started = time.monotonic()
     job_id = mims.create(ECS_BODY)
-    mims.admin.advance(45 * 60)
+    assert mims.job(job_id)["status"] in ("INIT", "RUNNING")
+    mims.admin.advance(45 * 60)  # the manual clock: no real waiting
     assert mims.job(job_id)["status"] == "SUCCESS"
-    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize(
