@@ -18,7 +18,8 @@ from ims_provider.client import ImsClient
 from ims_provider.config import load_config
 from ims_provider.emulator import EmulatorServer
 from ims_provider.emulator.admin import AdminClient
-from ims_provider.jobs import FIXED_5S_SCHEDULE, JOB_DONE, TERRAFORM_SCHEDULE, PollEvent, WaitSpec, wait
+from ims_provider.jobs import FIXED_5S_SCHEDULE, JOB_DONE, TERRAFORM_SCHEDULE
+from ims_provider.waiter import PollEvent, WaitSpec, wait
 
 ECS_ID = "877a2cda-ba63-4e1e-b95f-e67e48b6129a"  # the emulator's seeded, stopped ECS
 SCHEDULES: dict[str, WaitSpec[dict[str, Any]]] = {
@@ -34,7 +35,7 @@ TIMEOUT = 4 * 3600.0
 
 
 class EmulatorClock:
-    """A :class:`ims_provider.jobs.Clock` whose time is the emulator's manual job clock.
+    """A :class:`ims_provider.waiter.Clock` whose time is the emulator's manual job clock.
 
     ``monotonic`` is kept locally (no request); ``sleep`` moves the emulator forward by exactly that much.
     """

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import sys
 import threading
 import time
@@ -27,7 +26,14 @@ from requests.auth import AuthBase
 from .config import ProviderConfig
 from .errors import AmbiguousRequestError, ConfigError, ImsApiError, ImsProviderError
 from .redact import Redactor
-from .retry import Outcome, RetryPolicy, classify_exception, classify_response, parse_retry_after
+from .retry import (
+    Outcome,
+    RetryPolicy,
+    classify_exception,
+    classify_response,
+    parse_retry_after,
+    untrusted_certificate,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -99,21 +105,6 @@ def _enable_debug_log() -> None:
         log.addHandler(handler)
         if log.level == logging.NOTSET or log.level > logging.DEBUG:
             log.setLevel(logging.DEBUG)
-
-
-def _untrusted_certificate(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return True
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
-        stack.extend(e for e in linked if isinstance(e, BaseException))
-    return False
 
 
 def _warn_insecure(endpoint: str) -> None:
@@ -486,7 +477,7 @@ class ImsClient:
                         self._sleep(wait)
                         continue
                 retryable = outcome is Outcome.RETRY
-                if _untrusted_certificate(exc):
+                if untrusted_certificate(exc):
                     cause = f"{cause} ({CA_HINT})"
                 raise ImsConnectionError(method, path, cause, attempt, retryable=retryable) from None
             self._log_exchange(resp, attempt, self._clock() - sent_at)

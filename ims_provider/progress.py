@@ -1,6 +1,6 @@
 """Progress lines for long IMS waits, so a 40-minute ``pulumi up`` does not look hung.
 
-A :class:`ProgressReporter` is an observer for :func:`ims_provider.jobs.wait`. It writes one short line when
+A :class:`ProgressReporter` is an observer for :func:`ims_provider.waiter.wait`. It writes one short line when
 the job changes phase (status or current task) and otherwise at most every ``every`` seconds, plus a final
 line with the total time. It writes nothing when disabled (quiet mode), and never anything secret: only
 labels, job types, states and percentages.
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ims_provider.durations import format_duration
-from ims_provider.jobs import SYSTEM_CLOCK, Clock, Outcome, PollEvent
+from ims_provider.waiter import SYSTEM_CLOCK, Clock, Outcome, PollEvent
 
 __all__ = ["ProgressReporter"]
 

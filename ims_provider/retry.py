@@ -32,6 +32,7 @@ __all__ = [
     "classify_response",
     "is_throttling",
     "parse_retry_after",
+    "untrusted_certificate",
 ]
 
 THROTTLING_CODES = frozenset({"APIGW.0308", "APIG.0308"})
@@ -91,13 +92,16 @@ def _never_sent(exc: BaseException) -> bool:
     )
 
 
+def untrusted_certificate(exc: BaseException) -> bool:
+    """True when the failure (or anything it wraps) is a certificate this client does not trust."""
+    return any(isinstance(e, ssl.SSLCertVerificationError) for e in _causes(exc))
+
+
 def classify_exception(exc: BaseException, *, idempotent: bool) -> Outcome:
     """Decide on a transport failure (``requests`` exception)."""
     if _never_sent(exc):
         return Outcome.RETRY
-    if isinstance(exc, requests.exceptions.SSLError) and any(
-        isinstance(e, ssl.SSLCertVerificationError) for e in _causes(exc)
-    ):
+    if isinstance(exc, requests.exceptions.SSLError) and untrusted_certificate(exc):
         return Outcome.RAISE  # a certificate problem does not heal by retrying
     transient = (
         requests.exceptions.ConnectionError,

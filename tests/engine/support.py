@@ -12,7 +12,7 @@ from pulumi.runtime.proto import provider_pb2
 from ims_provider.client import ImsClient
 from ims_provider.emulator.fixtures import SEED_ECS_ID
 from ims_provider.emulator.server import EmulatorServer
-from ims_provider.lifecycle import job_image_ids
+from ims_provider.jobs import job_image_ids
 from tests.engine.host import DynamicProviderHost
 
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE

@@ -12,8 +12,8 @@ import pytest
 
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.errors import ImsApiError, JobFailedError
-from ims_provider.jobs import FakeClock
 from ims_provider.lifecycle import ImageLifecycle
+from ims_provider.waiter import FakeClock
 from tests.engine.host import DynamicProviderHost
 from tests.reliability.support import ECS, client_for, images, inputs_for, lifecycle_for
 

@@ -14,7 +14,7 @@ import pytest
 
 from ims_provider.client import ImsConnectionError
 from ims_provider.emulator.server import EmulatorServer
-from ims_provider.lifecycle import is_transient
+from ims_provider.operations import is_transient
 from tests.engine.conftest import stack_config
 from tests.engine.host import DynamicProviderHost
 from tests.reliability.support import client_for, images, inputs_for

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ims_provider.jobs import JOB_DONE, FakeClock, Outcome, PollEvent, Progress, wait
+from ims_provider.jobs import JOB_DONE
 from ims_provider.progress import ProgressReporter
+from ims_provider.waiter import FakeClock, Outcome, PollEvent, Progress, wait
 
 
 def event(

@@ -1,0 +1,117 @@
+"""What creating an image and looking after one share, so both wait, report and build outputs alike.
+
+:class:`ImageOperations` holds the client, clock and output of one provider instance and the helpers that
+:mod:`ims_provider.create` and :mod:`ims_provider.upkeep` both need. :func:`is_transient` decides which errors
+a wait outlives; :data:`JOB`, :data:`ACTIVE` and :data:`GONE` are the IMS specs with it built in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+
+from ims_provider import recovery
+from ims_provider.client import ImsClient, ImsConnectionError
+from ims_provider.errors import AmbiguousRequestError, ImsApiError
+from ims_provider.jobs import IMAGE_ACTIVE, IMAGE_GONE, JOB_DONE
+from ims_provider.progress import ProgressReporter
+from ims_provider.spec import Source, source_of
+from ims_provider.state import outputs_for, tag_map
+from ims_provider.waiter import Clock, PollEvent, WaitSpec, wait
+
+__all__ = ["ACTIVE", "GONE", "JOB", "ImageOperations", "ImageRecord", "is_transient", "label_of"]
+
+T = TypeVar("T")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that must not end a wait before its deadline: throttling, 5xx, dropped connections."""
+    if isinstance(exc, ImsApiError):
+        return exc.status == 429 or exc.status >= 500 or exc.code == "IMG.0060"
+    if isinstance(exc, ImsConnectionError):
+        return exc.retryable  # a certificate IMS does not trust will not heal by waiting
+    return isinstance(exc, requests.RequestException | AmbiguousRequestError)
+
+
+JOB = JOB_DONE.with_transient(is_transient)
+ACTIVE = IMAGE_ACTIVE.with_transient(is_transient)
+GONE = IMAGE_GONE.with_transient(is_transient)
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """The result of create or read: the resource ID and the outputs to store."""
+
+    id: str
+    outputs: dict[str, Any]
+
+
+def label_of(inputs: Mapping[str, Any]) -> str:
+    """What progress lines and warnings call the resource: its image name, else what it adopts."""
+    if inputs.get("name"):
+        return str(inputs["name"])
+    items = inputs.get("data_images") or []
+    if items and isinstance(items[0], Mapping) and items[0].get("name"):
+        return str(items[0]["name"])
+    return str(inputs.get("existing_image_id") or "image")
+
+
+class ImageOperations:
+    """One thread-safe client, a clock and where notes go; all per-call state lives in locals."""
+
+    def __init__(
+        self, client: ImsClient, *, clock: Clock, write: Callable[[str], None], progress: bool
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.write = write
+        self.progress = progress
+
+    def _reporter(self, label: str) -> ProgressReporter:
+        return ProgressReporter(label, write=self.write, clock=self.clock, enabled=self.progress)
+
+    def _wait(
+        self,
+        spec: WaitSpec[T],
+        fetch: Callable[[], T],
+        deadline: float,
+        what: str,
+        observer: Callable[[PollEvent[T]], None] | None = None,
+    ) -> T:
+        """:func:`wait` for the time left before ``deadline`` (once it has passed: one last look)."""
+        return wait(
+            spec,
+            fetch,
+            timeout=max(0.0, deadline - self.clock.monotonic()),
+            clock=self.clock,
+            observer=observer,
+            what=what,
+        )
+
+    def _settled_image(self, image_id: str, deadline: float, what: str) -> dict[str, Any] | None:
+        """The image once it is active or killed; None once it is gone."""
+        return self._wait(ACTIVE, lambda: self.client.get_image(image_id), deadline, what)
+
+    def _outputs(
+        self,
+        inputs: Mapping[str, Any],
+        image: Mapping[str, Any],
+        job_id: str | None,
+        data_ids: Sequence[str],
+        data_items: Sequence[Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        # A data-images-only resource's ID is its first data image, whose tags are data_images[0]'s.
+        top_level = source_of(inputs) is not Source.DATA_VOLUMES
+        tags = self._live_tags(str(image["id"])) if top_level else None
+        return outputs_for(
+            inputs, image, job_id=job_id, data_image_ids=data_ids, live_tags=tags, data_images=data_items
+        )
+
+    def _live_tags(self, image_id: str) -> dict[str, str]:
+        """The image's tags, without the provider's own claim tag (never the user's to see or remove)."""
+        tags = tag_map(self.client.list_tags(image_id))
+        tags.pop(recovery.CLAIM_TAG, None)
+        return tags
