@@ -282,6 +282,12 @@ class ImsClient:
         return str(job_id)
 
     def get_job(self, job_id: str) -> dict[str, Any]:
+        """The job, with IMS's free text (fail_reason, current_task, ...) redacted: it reaches errors and
+        progress lines."""
+        job: dict[str, Any] = self._redactor.data(self._get_job(job_id))
+        return job
+
+    def _get_job(self, job_id: str) -> dict[str, Any]:
         """``GET /v1/cloudimages/job/{id}``; if the gateway does not offer it (404), use the older
         ``GET /v1/{project_id}/jobs/{id}`` and keep using it for this client's lifetime."""
         jid = quote(job_id, safe="")

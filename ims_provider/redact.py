@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["MASK", "SENSITIVE_HEADERS", "Redactor"]
 
@@ -43,6 +44,16 @@ class Redactor:
         for secret in self._secrets:
             value = value.replace(secret, MASK)
         return _SIGNATURE.sub(rf"\g<1>{MASK}", value)
+
+    def data(self, value: Any) -> Any:
+        """Every string inside a JSON value, redacted: for service-written free text (a job's fail_reason)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {key: self.data(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.data(item) for item in value]
+        return value
 
     def header_value(self, name: str, value: str | bytes) -> str:
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

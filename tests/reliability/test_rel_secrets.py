@@ -212,6 +212,21 @@ def test_reprs_and_in_process_errors_carry_no_secret(secret_emu: EmulatorServer)
     assert cap.leaks() == []
 
 
+def test_job_text_echoing_a_secret_is_redacted(secret_emu: EmulatorServer) -> None:
+    """IMS free text (a job's fail_reason, its current_task) reaches errors and progress lines: it is
+    redacted like every other service answer."""
+    secret_emu.admin.reset()
+    secret_emu.admin.fail_next_job("IMG.0057", f"cannot read the file with key {SECRET_KEY}")
+    cap = Capture()
+    raw = CONFIGS["aksk+token"](secret_emu)
+    lifecycle = ImageLifecycle(ImsClient(load_config(raw.get, {})), write=cap.texts.append, poll_delay=0.1)
+    with pytest.raises(ImsProviderError) as info:
+        lifecycle.create(inputs_for("ecs", "echoing"))
+    cap.texts += [str(info.value), repr(info.value), repr(info.value.__dict__)]
+    assert "IMG.0057" in str(info.value)
+    assert cap.leaks() == []
+
+
 def test_capture_would_see_a_leak() -> None:
     """The search itself works: a base64- or URL-encoded secret is found."""
     cap = Capture()
