@@ -32,6 +32,8 @@ __all__ = ["DEFAULT_RECOVERY_GRACE", "RERUN_HINT", "Creation", "order_data_image
 DEFAULT_RECOVERY_GRACE = 60.0  # seconds to look for the image of a create request whose answer was lost
 RECOVERY_POLL = 2.0  # seconds between those looks
 MAX_AMBIGUOUS_CREATES = 10  # unanswered create requests before giving up (each is followed by a search)
+# An image a successful job reported may show up in the image list a little later.
+LISTING_GRACE = 30.0
 DISCARD_WAIT = 120.0  # at least this long to let a failed job's image settle so it can be deleted
 
 RERUN_HINT = (
@@ -242,7 +244,7 @@ class Creation(ImageOperations):
         images: list[dict[str, Any]] = []
         for image_id in final:
             what = f"image {image_id} (IMS job {job_id}) to become active"
-            image = self._settled_or_rerun(image_id, deadline, what)
+            image = self._settled_or_rerun(image_id, deadline, what, listing_grace=LISTING_GRACE)
             if not _is_active(image):
                 deleted, left = self._discard(_merge(seen, final), deadline)
                 ended = f"ended {image.get('status')}" if image is not None else "vanished"
@@ -278,10 +280,12 @@ class Creation(ImageOperations):
                 + (f" ({detail})" if detail else ""),
             ) from exc
 
-    def _settled_or_rerun(self, image_id: str, deadline: float, what: str) -> dict[str, Any] | None:
+    def _settled_or_rerun(
+        self, image_id: str, deadline: float, what: str, *, listing_grace: float = 0.0
+    ) -> dict[str, Any] | None:
         """The image once active or killed; None if it vanished. A timeout says to run ``pulumi up`` again."""
         try:
-            return self._settled_image(image_id, deadline, what)
+            return self._settled_image(image_id, deadline, what, listing_grace=listing_grace)
         except WaitTimeoutError as exc:
             raise WaitTimeoutError(exc.what, exc.elapsed, exc.last, hint=RERUN_HINT) from exc
 

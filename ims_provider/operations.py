@@ -91,9 +91,23 @@ class ImageOperations:
             what=what,
         )
 
-    def _settled_image(self, image_id: str, deadline: float, what: str) -> dict[str, Any] | None:
-        """The image once it is active or killed; None once it is gone."""
-        return self._wait(ACTIVE, lambda: self.client.get_image(image_id), deadline, what)
+    def _settled_image(
+        self, image_id: str, deadline: float, what: str, *, listing_grace: float = 0.0
+    ) -> dict[str, Any] | None:
+        """The image once it is active or killed; None once it is gone. For ``listing_grace`` seconds an
+        image that is not listed yet counts as still being made (IMS's list may lag the job's report)."""
+        unlisted_since: list[float] = []
+
+        def fetch() -> dict[str, Any] | None:
+            image = self.client.get_image(image_id)
+            if image is None and listing_grace > 0:
+                now = self.clock.monotonic()
+                unlisted_since[:] = unlisted_since or [now]
+                if now - unlisted_since[0] < listing_grace:
+                    return {"id": image_id, "status": "queued"}
+            return image
+
+        return self._wait(ACTIVE, fetch, deadline, what)
 
     def _outputs(
         self,

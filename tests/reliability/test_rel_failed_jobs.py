@@ -179,3 +179,36 @@ def test_an_image_killed_after_a_successful_job_is_reported_and_removed() -> Non
     with pytest.raises(JobFailedError) as info:
         _lifecycle(ims).create(inputs_for("ecs", "x"))
     assert "sys" in str(info.value) and ims.images == {}
+
+
+class LateListingIms(ScriptedIms):
+    """IMS whose image list shows a successful job's image only after ``hidden_polls`` look-ups."""
+
+    def __init__(self, hidden_polls: int) -> None:
+        super().__init__([_job("SUCCESS", "sys")], {"sys": "active"})
+        self.hidden_polls = hidden_polls
+
+    def get_image(self, image_id: str) -> dict[str, Any] | None:
+        if self.hidden_polls > 0:
+            self.hidden_polls -= 1
+            return None
+        return super().get_image(image_id)
+
+    def list_tags(self, image_id: str) -> list[dict[str, str]]:
+        return []
+
+    def update_image(self, image_id: str, ops: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        return self.images[image_id]
+
+
+def test_an_image_the_list_shows_late_is_still_taken() -> None:
+    ims = LateListingIms(hidden_polls=3)
+    record = _lifecycle(ims).create(inputs_for("ecs", "x"))
+    assert record.id == "sys" and ims.deleted == []
+
+
+def test_an_image_that_never_shows_up_fails_the_create_after_the_listing_grace() -> None:
+    ims = LateListingIms(hidden_polls=10**6)
+    with pytest.raises(JobFailedError) as info:
+        _lifecycle(ims).create(inputs_for("ecs", "x"))
+    assert "image sys vanished" in str(info.value)
