@@ -139,9 +139,9 @@ class RetryPolicy:
     """Attempts, backoff and the overall time budget for one client call.
 
     Delay before retry *n* is uniform in ``[0, min(cap, base * 2**(n-1))]`` (full jitter, so many
-    workers throttled together spread out), raised to ``Retry-After`` when the server sent one, and
-    never above ``cap``. A call gives up when ``max_attempts`` are used or the next wait would run
-    past ``budget`` seconds since the first attempt.
+    workers throttled together spread out), and never above ``cap`` unless the server sent a longer
+    ``Retry-After``: a retry never comes earlier than the server asked. A call gives up when
+    ``max_attempts`` are used or the next wait would run past ``budget`` seconds since the first attempt.
     """
 
     max_attempts: int = 8
@@ -163,11 +163,11 @@ class RetryPolicy:
         return self.rng.uniform(0.0, ceiling)
 
     def delay(self, retry: int, retry_after: float | None = None) -> float:
-        """Backoff, at least ``Retry-After`` when given, always within ``[0, cap]``."""
+        """Backoff (within ``[0, cap]``), or ``Retry-After`` when the server asked for longer."""
         wait = self.backoff(retry)
         if retry_after is not None:
             wait = max(wait, retry_after)
-        return min(max(wait, 0.0), self.cap)
+        return max(wait, 0.0)
 
     def next_delay(self, attempts: int, elapsed: float, retry_after: float | None = None) -> float | None:
         """Seconds to sleep after ``attempts`` failed attempts, or None to give up."""

@@ -179,14 +179,14 @@ def test_jitter_is_reproducible_with_seeded_rng() -> None:
     retry_after=st.one_of(st.none(), st.floats(min_value=0, max_value=1000)),
     seed=st.integers(),
 )
-def test_delay_within_zero_and_cap_and_honours_retry_after(
+def test_delay_within_cap_unless_retry_after_asks_for_longer(
     retry: int, base: float, cap: float, retry_after: float | None, seed: int
 ) -> None:
     policy = RetryPolicy(base=base, cap=cap, rng=random.Random(seed))
     wait = policy.delay(retry, retry_after)
-    assert 0.0 <= wait <= cap
+    assert 0.0 <= wait <= max(cap, retry_after or 0.0)
     if retry_after is not None:
-        assert wait >= min(retry_after, cap)
+        assert wait >= retry_after  # never earlier than the server asked
     else:
         assert wait <= min(cap, base * 2 ** min(retry - 1, 62))
 
@@ -205,7 +205,8 @@ def test_next_delay_never_exceeds_budget(
     if wait is not None:
         assert attempts < policy.max_attempts
         assert elapsed + wait <= policy.budget
-        assert 0.0 <= wait <= policy.cap
+        assert 0.0 <= wait <= max(policy.cap, retry_after or 0.0)
+        assert retry_after is None or wait >= retry_after
 
 
 # --- real transport failures on the loopback interface (shapes, not mocks) ------------------------
