@@ -215,6 +215,8 @@ class ImsClient:
             _warn_insecure(config.endpoint)
         if config.debug:
             _enable_debug_log()
+            # Where each setting came from, without secret values: the first thing to check when a call fails.
+            log.debug("configuration %s", config.describe())
 
     def __repr__(self) -> str:
         return f"ImsClient(endpoint={self._endpoint!r}, region={self.config.region!r})"
