@@ -57,6 +57,14 @@ class Upkeep(ImageOperations):
                 f"existing_image_id: image {image_id} is a data image of the PrivateImage with ID {claim}, "
                 "which manages (and deletes) it"
             )
+        if claim == image_id:
+            # Moving an image between stacks (retain_on_delete, then adopt) looks exactly like this, so it is
+            # allowed; but if the other resource still exists, two resources now manage one image.
+            self.write(
+                f"ims: {label_of(inputs)}: warning: image {image_id} is marked as made by a PrivateImage "
+                "(possibly in another stack); if that resource still exists, remove it from its stack with "
+                "retain_on_delete or `pulumi state delete`, or both will manage (and one delete) the image"
+            )
         if _status(image) in ("queued", "saving"):
             reporter.note(f"image {image_id} is {_status(image)}; waiting for it to become active")
             what = f"image {image_id} to become active before it is adopted"

@@ -269,3 +269,17 @@ def test_switching_to_another_existing_image_replaces(
     new_id, _ = fast_host.create(res.name, news)
     fast_host.delete(res.name, res.id, res.state)
     assert new_id == second and first not in images(emu) and second in images(emu)
+
+
+def test_adopting_an_image_another_resource_made_warns(
+    fast_host: DynamicProviderHost, emu: EmulatorServer
+) -> None:
+    """Allowed (it is how an image moves between stacks), but said out loud: two resources may manage it."""
+    made = up(fast_host, "maker", {"name": "shared", "instance_id": SEED_ECS_ID})
+    before = len(fast_host.lines)
+    adopted = up(fast_host, "taker", {"existing_image_id": made.id})
+    assert adopted.id == made.id
+    deadline = time.monotonic() + 10  # the host's stderr is read by another thread
+    while not any("marked as made by a PrivateImage" in line for line in fast_host.lines[before:]):
+        assert time.monotonic() < deadline, fast_host.lines[before:]
+        time.sleep(0.05)
