@@ -24,13 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 seeds, jobs of 1, 7 and 15 min: a smoke test")
     parser.add_argument("--skip-stack", action="store_true", help="skip the real-time stack runs (~2 min)")
-    parser.add_argument("--seeds", type=int, help="seeds per cell (default 10, 3 with --quick)")
+    parser.add_argument("--seeds", type=int, help="seeds per cell (default 20, 3 with --quick)")
     parser.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4), help="processes")
     parser.add_argument("--no-save", action="store_true", help="do not overwrite benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    seeds = args.seeds or (3 if args.quick else 10)
+    seeds = args.seeds or (3 if args.quick else 20)
     durations = (1, 7, 15) if args.quick else virtual.DURATIONS_MIN
     print(
         f"virtual time: {len(virtual.PROFILES)} profiles x {len(durations)} durations x {seeds} seeds x "
