@@ -141,7 +141,8 @@ def test_example_is_a_python_pulumi_project(example: str) -> None:
         if line.strip() and not line.startswith("#")
     }
     repository = EXAMPLES_DIR.parent.resolve()
-    assert "ims-provider" in requirements or any((directory / r).resolve() == repository for r in requirements)
+    from_checkout = any((directory / r).resolve() == repository for r in requirements)
+    assert "ims-provider" in requirements or from_checkout
     assert ("pulumi-huaweicloud" in requirements) == ("pulumi_huaweicloud" in imported)
     readme = (EXAMPLES_DIR / "README.md").read_text(encoding="utf-8")
     assert re.search(rf"^## `?{re.escape(example)}`?\s*$", readme, re.MULTILINE), f"README lacks ## {example}"
