@@ -19,8 +19,6 @@ images.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -144,17 +142,11 @@ class RequestShape:
 
     primary: Expected
     extras: tuple[Expected, ...]
-    fingerprint: str  # short hash of the canonical body, for messages and the in-process lock
 
     @property
     def keys(self) -> tuple[str, ...]:
         """Every image key of the request, sorted, so that locks on them are always taken in one order."""
         return tuple(sorted({e.key for e in (self.primary, *self.extras)}))
-
-
-def fingerprint(body: Mapping[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 def _item_expected(item: Mapping[str, Any]) -> Expected:
@@ -180,7 +172,7 @@ def shape_of(body: Mapping[str, Any]) -> RequestShape:
         primary, items = items[0], items[1:]
     else:
         raise ImsProviderError("the create request names no image source")
-    return RequestShape(primary, tuple(items), fingerprint(body))
+    return RequestShape(primary, tuple(items))
 
 
 # --- claims -------------------------------------------------------------------------------------------

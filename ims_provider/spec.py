@@ -653,10 +653,13 @@ def timeouts_of(inputs: Mapping[str, Any]) -> dict[str, float]:
 
 def build_request(inputs: Mapping[str, Any]) -> CreateRequest:
     """The validated request model for checked inputs (raises ValueError when they are not valid)."""
-    source, failures = detect_source(inputs)
-    failures += check_inputs(inputs) if not failures else []
-    if source is None or failures:
-        raise ValueError("; ".join(f"{f.property}: {f.reason}" for f in failures) or "no image source")
+    failures = check_inputs(inputs)
+    source = detect_source(inputs)[0]
+    if source is None or source is Source.EXISTING or failures:
+        reason = "an adopted image (existing_image_id) is not created" if source is Source.EXISTING else ""
+        raise ValueError(
+            "; ".join(f"{f.property}: {f.reason}" for f in failures) or reason or "no image source"
+        )
     request = {k: v for k, v in inputs.items() if k not in CONTROL_INPUTS and not k.startswith("__")}
     model = MODELS[source]
     parsed = model.model_validate(_strip_unknowns(request))
