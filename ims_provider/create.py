@@ -1,9 +1,11 @@
 """Creating the images of one PrivateImage, and recovering from interrupted or unanswered attempts.
 
-Create never loses, duplicates or leaks an image (see :mod:`ims_provider.recovery`): it first looks for an
-unclaimed image an earlier, interrupted attempt of the same request made and adopts it; a create request
-whose answer was lost is followed by a search, not by a blind second request; a failed job's images are
-deleted before the error is raised; and the images are claimed (marked as tracked) as the last step.
+Create never loses, duplicates or leaks an image (see :mod:`ims_provider.recovery`): it first looks for the
+unclaimed images an earlier, interrupted attempt of the same request made and adopts them (only if they agree
+with the request in everything IMS shows); a create request whose answer was lost is followed by a search, not
+by a blind second request; every image a job was asked for is accounted for, or the job's images are deleted
+and the create fails; a failed job's images are deleted before the error is raised; and the images are
+claimed (marked as tracked) as the last step.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from ims_provider.errors import (
     AmbiguousRequestError,
     ImsApiError,
     ImsProviderError,
+    IncompleteJobError,
     JobFailedError,
     WaitTimeoutError,
 )
-from ims_provider.jobs import IMAGE_ACTIVE, JOB_DONE, failed_sub_jobs, job_image_ids
-from ims_provider.operations import JOB, ImageOperations, ImageRecord, is_transient, label_of
+from ims_provider.jobs import JOB_DONE, failed_sub_jobs, job_image_ids
+from ims_provider.model.expected import Expected, RequestShape
+from ims_provider.model.live import LiveImage, timestamp
+from ims_provider.model.private_image import build_body, label_of, shape_of, timeouts_of
+from ims_provider.operations import ACTIVE, JOB, ImageOperations, ImageRecord, is_transient
 from ims_provider.progress import ProgressReporter
-from ims_provider.spec import build_body, timeouts_of
 from ims_provider.waiter import Clock, Outcome, PollEvent
 
-__all__ = ["DEFAULT_RECOVERY_GRACE", "RERUN_HINT", "Creation", "order_data_images"]
+__all__ = ["DEFAULT_RECOVERY_GRACE", "RERUN_HINT", "Creation"]
 
 DEFAULT_RECOVERY_GRACE = 60.0  # seconds to look for the image of a create request whose answer was lost
 RECOVERY_POLL = 2.0  # seconds between those looks
@@ -35,6 +40,7 @@ MAX_AMBIGUOUS_CREATES = 10  # unanswered create requests before giving up (each 
 # An image a successful job reported may show up in the image list a little later.
 LISTING_GRACE = 30.0
 DISCARD_WAIT = 120.0  # at least this long to let a failed job's image settle so it can be deleted
+JOB_WINDOW_SLACK = 60.0  # an image of a job may be stamped a little outside the job's begin and end
 
 RERUN_HINT = (
     "Run `pulumi up` again with the same inputs: the provider finds that image and adopts it instead of "
@@ -73,7 +79,7 @@ class Creation(ImageOperations):
         label = label_of(inputs)
         reporter = self._reporter(label)
         body = build_body(inputs)
-        shape = recovery.shape_of(body)
+        shape = shape_of(inputs)
         with recovery.exclusive(shape, deadline - self.clock.monotonic()) as acquired:
             if not acquired:
                 raise WaitTimeoutError(
@@ -83,41 +89,48 @@ class Creation(ImageOperations):
                     "one after the other. Raise timeouts.create, or give the images different names.",
                 )
             job_id, images = self._make(body, shape, deadline, reporter, label)
-            system = [img for img in images if img.get("virtual_env_type") != "DataImage"]
-            data = [img for img in images if img.get("virtual_env_type") == "DataImage"]
-            data_ids = order_data_images(inputs.get("data_images") or [], data)
-            primary = system[0] if system else next(img for img in data if img["id"] == data_ids[0])
-            outputs = self._outputs(inputs, primary, job_id, data_ids)
-            extras = [img for img in images if img["id"] != primary["id"]]
+            primary, extras = images[0], images[1:]
             for note in recovery.claim_images(self.client, primary, extras):
                 self.write(f"ims: {label}: warning: {note}")
-        reporter.finish(f"image {primary['id']} active")
-        return ImageRecord(str(primary["id"]), outputs)
+            # Read after the claim, so the first refresh finds nothing changed (the claim moves updated_at).
+            fresh = self._fresh(primary.id, tags=self._tags_are_top_level(inputs))
+        data_ids = [image.id for image in images if image.is_data_image]
+        outputs = self._outputs(inputs, fresh, job_id, data_ids)
+        reporter.finish(f"image {primary.id} active")
+        return ImageRecord(primary.id, outputs)
 
     def _make(
         self,
         body: Mapping[str, Any],
-        shape: recovery.RequestShape,
+        shape: RequestShape,
         deadline: float,
         reporter: ProgressReporter,
         label: str,
-    ) -> tuple[str | None, list[dict[str, Any]]]:
+    ) -> tuple[str | None, list[LiveImage]]:
         """Adopt the images an earlier attempt of this request made, or submit it; returns the job ID (None
-        when adopted) and the active images, primary first.
+        when adopted) and the active images in the request's order, primary first.
 
         After a create request whose answer was lost, IMS is searched for ``recovery_grace`` seconds for the
         image that request may have made before the request is sent again.
         """
         abandoned: list[str] = []  # images of earlier attempts that failed (already discarded)
+        warned: set[str] = set()
         look_until: float | None = None
         ambiguous = 0
         while True:
-            found = self._find_earlier(shape, abandoned, deadline)
-            if found is not None:
-                images = self._settle_earlier(found, shape, deadline, reporter, label, abandoned)
+            search = self._find_earlier(shape, abandoned, deadline)
+            for leftover in search.leftovers:
+                if leftover.image.id not in warned:
+                    warned.add(leftover.image.id)
+                    self.write(
+                        f"ims: {label}: warning: {leftover.describe()}; it is not taken for an earlier "
+                        "attempt of this request and was left alone (delete it if nothing uses it)"
+                    )
+            if search.found is not None:
+                images = self._settle_earlier(search.found, shape, deadline, reporter, label, abandoned)
                 if images is not None:
                     return None, images
-                abandoned += found.ids()
+                abandoned += search.found.ids()
                 continue
             now = self.clock.monotonic()
             if look_until is not None and now < look_until:
@@ -150,8 +163,8 @@ class Creation(ImageOperations):
             return job_id, self._await_job(job_id, shape, deadline, reporter)
 
     def _find_earlier(
-        self, shape: recovery.RequestShape, abandoned: Sequence[str], deadline: float
-    ) -> recovery.Found | None:
+        self, shape: RequestShape, abandoned: Sequence[str], deadline: float
+    ) -> recovery.Search:
         """The search must not be skipped on a transient error: it is retried until the deadline."""
         while True:
             try:
@@ -164,18 +177,18 @@ class Creation(ImageOperations):
     def _settle_earlier(
         self,
         found: recovery.Found,
-        shape: recovery.RequestShape,
+        shape: RequestShape,
         deadline: float,
         reporter: ProgressReporter,
         label: str,
         abandoned: Sequence[str] = (),
-    ) -> list[dict[str, Any]] | None:
+    ) -> list[LiveImage] | None:
         """Wait until an earlier attempt's images are active; None if its job failed (its images are then
         deleted) or it lacks a data image the request asks for (looked for again once the primary is active;
         such an image is left alone, as it may not be ours)."""
-        primary_id = str(found.primary["id"])
+        primary_id = found.primary.id
         reporter.note(
-            f"found {shape.primary.describe()} {primary_id} ({found.primary.get('status')}) from an earlier "
+            f"found {shape.primary.describe()} {primary_id} ({found.primary.status}) from an earlier "
             "attempt of this request; adopting it instead of creating another"
         )
         if found.others:
@@ -183,7 +196,6 @@ class Creation(ImageOperations):
                 f"ims: {label}: warning: more unclaimed images match this request "
                 f"({', '.join(found.others)}); they were left alone: delete them if nothing else uses them"
             )
-        reason = "its job failed"
         primary = self._wait_earlier(primary_id, deadline)
         if primary is not None:
             if not found.complete:  # real IMS may register data images later than the system image
@@ -198,62 +210,89 @@ class Creation(ImageOperations):
                     "is created anew"
                 )
                 return None
+            images = [primary]
+            for image_id in found.ids()[1:]:
+                image = self._wait_earlier(image_id, deadline)
+                if image is None:
+                    break
+                images.append(image)
             else:
-                images = [primary]
-                for image_id in found.ids()[1:]:
-                    image = self._wait_earlier(image_id, deadline)
-                    if image is None:
-                        break
-                    images.append(image)
-                else:
-                    return images
+                return images
         deleted, left = self._discard(found.ids(), deadline)
         self.write(
-            f"ims: {label}: the earlier attempt that made image {primary_id} is unusable ({reason}); "
+            f"ims: {label}: the earlier attempt that made image {primary_id} is unusable (its job failed); "
             f"deleted {', '.join(deleted) or 'nothing'}"
             + (f", could NOT delete {', '.join(left)}" if left else "")
             + "; creating the image anew"
         )
         return None
 
-    def _wait_earlier(self, image_id: str, deadline: float) -> dict[str, Any] | None:
+    def _wait_earlier(self, image_id: str, deadline: float) -> LiveImage | None:
         """An adopted image once active, or None if it ended killed or vanished (its job failed)."""
         what = f"image {image_id} (made by an earlier attempt of this request) to become active"
         image = self._settled_or_rerun(image_id, deadline, what)
         return image if _is_active(image) else None
 
     def _await_job(
-        self, job_id: str, shape: recovery.RequestShape, deadline: float, reporter: ProgressReporter
-    ) -> list[dict[str, Any]]:
-        """Wait for a submitted job and its images; on failure delete what it made, then raise."""
+        self, job_id: str, shape: RequestShape, deadline: float, reporter: ProgressReporter
+    ) -> list[LiveImage]:
+        """Wait for a submitted job and its images, in the request's order; on failure, or when an image the
+        request asked for cannot be accounted for, delete what it made, then raise."""
         seen: list[str] = []  # every image ID any poll reported: a failed job may stop reporting them
         job = self._wait_job(job_id, deadline, reporter, seen)
-        final = job_image_ids(job)
+        reported = job_image_ids(job)
         subs = failed_sub_jobs(job)
         if JOB_DONE.classify(job) is Outcome.FAILURE or subs:
-            deleted, left = self._discard(_merge(seen, final), deadline)
+            deleted, left = self._discard(_merge(seen, reported), deadline)
             raise JobFailedError(job_id, job.get("error_code"), job.get("fail_reason"), subs, deleted, left)
-        if not final:
-            found = self._find_earlier(shape, (), deadline)
-            if found is None or not found.complete:
-                raise ImsProviderError(
-                    f"IMS job {job_id} succeeded but reported no image ID, and no image of this request "
-                    "could be found; " + RERUN_HINT
-                )
-            final = found.ids()
-        images: list[dict[str, Any]] = []
-        for image_id in final:
+        made: list[LiveImage] = []
+        for image_id in _merge(seen, reported):
             what = f"image {image_id} (IMS job {job_id}) to become active"
             image = self._settled_or_rerun(image_id, deadline, what, listing_grace=LISTING_GRACE)
             if not _is_active(image):
-                deleted, left = self._discard(_merge(seen, final), deadline)
-                ended = f"ended {image.get('status')}" if image is not None else "vanished"
+                deleted, left = self._discard(_merge(seen, reported), deadline)
+                ended = f"ended {image.status}" if image is not None else "vanished"
                 raise JobFailedError(
                     job_id, None, f"image {image_id} {ended} instead of becoming active", [], deleted, left
                 )
             assert image is not None
-            images.append(image)
-        return images
+            made.append(image)
+        assigned = _assign(shape, made)
+        missing = [e for e, got in zip(shape.all, assigned, strict=True) if got is None]
+        if missing:
+            assigned = self._look_for_missing(job, shape, assigned, [i.id for i in made])
+        lost = [e.describe() for e, got in zip(shape.all, assigned, strict=True) if got is None]
+        taken = {image.id for image in assigned if image is not None}
+        stray = [image.id for image in made if image.id not in taken]
+        if lost or stray:
+            deleted, left = self._discard(_merge([i.id for i in made], sorted(taken)), deadline)
+            raise IncompleteJobError(job_id, lost, stray, deleted, left)
+        return [image for image in assigned if image is not None]
+
+    def _look_for_missing(
+        self,
+        job: Mapping[str, Any],
+        shape: RequestShape,
+        assigned: list[LiveImage | None],
+        taken: Sequence[str],
+    ) -> list[LiveImage | None]:
+        """Find the images a successful job made but did not report (IMS has reported an ECS job's data
+        images in several shapes): unclaimed, agreeing with their request entry in everything, made while the
+        job ran."""
+        begin = timestamp(job.get("begin_time"))
+        end = timestamp(job.get("end_time")) or None
+        result = list(assigned)
+        used = set(taken)
+        for index, expected in enumerate(shape.all):
+            if result[index] is not None:
+                continue
+            agree, _ = recovery.matching(self.client, expected, sorted(used))
+            window = [img for img in agree if _within(img.created, begin, end)]
+            window.sort(key=lambda img: abs(img.created - begin))
+            if window:
+                result[index] = window[0]
+                used.add(window[0].id)
+        return result
 
     def _wait_job(
         self, job_id: str, deadline: float, reporter: ProgressReporter, seen: list[str] | None = None
@@ -282,7 +321,7 @@ class Creation(ImageOperations):
 
     def _settled_or_rerun(
         self, image_id: str, deadline: float, what: str, *, listing_grace: float = 0.0
-    ) -> dict[str, Any] | None:
+    ) -> LiveImage | None:
         """The image once active or killed; None if it vanished. A timeout says to run ``pulumi up`` again."""
         try:
             return self._settled_image(image_id, deadline, what, listing_grace=listing_grace)
@@ -318,35 +357,37 @@ class Creation(ImageOperations):
                 raise
         what = f"image {image_id} of a failed attempt to settle before it is deleted"
         image = self._settled_image(image_id, until, what)
-        if image is None or str(image.get("status", "")).lower() == "deleted":
+        if image is None or image.gone:
             return False
         return self.client.delete_image(image_id)
 
 
-def _origin_key(item: Mapping[str, Any]) -> str:
-    if item.get("volume_id"):
-        return f"volume,{item['volume_id']}"
-    return f"file,{item.get('image_url', '')}"
-
-
-def order_data_images(
-    request_items: Sequence[Mapping[str, Any]], images: Sequence[Mapping[str, Any]]
-) -> list[str]:
-    """Data image IDs in request order, matched by each image's ``__data_origin`` (job order as fallback)."""
+def _assign(shape: RequestShape, images: Sequence[LiveImage]) -> list[LiveImage | None]:
+    """Each image the request expects, matched by kind and source (``__data_origin``), in request order."""
     remaining = list(images)
-    ordered: list[str] = []
-    for item in request_items:
-        key = _origin_key(item)
-        match = next((img for img in remaining if img.get("__data_origin") == key), None)
+    assigned: list[LiveImage | None] = []
+    for expected in shape.all:
+        match = next((img for img in remaining if _made_as(img, expected)), None)
         if match is not None:
             remaining.remove(match)
-            ordered.append(str(match["id"]))
-    ordered += [str(img["id"]) for img in remaining]
-    return ordered
+        assigned.append(match)
+    return assigned
 
 
-def _is_active(image: dict[str, Any] | None) -> bool:
-    return image is not None and IMAGE_ACTIVE.classify(image) is Outcome.SUCCESS
+def _made_as(image: LiveImage, expected: Expected) -> bool:
+    return (
+        image.is_data_image == expected.data_image and image.attribute(expected.source_key) == expected.source
+    )
+
+
+def _within(created: float, begin: float, end: float | None) -> bool:
+    if not begin:
+        return True
+    return begin - JOB_WINDOW_SLACK <= created <= (end or created) + JOB_WINDOW_SLACK
+
+
+def _is_active(image: LiveImage | None) -> bool:
+    return image is not None and ACTIVE.classify(dict(image.raw)) is Outcome.SUCCESS
 
 
 def _merge(first: Sequence[str], second: Sequence[str]) -> list[str]:

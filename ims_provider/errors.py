@@ -88,6 +88,40 @@ class JobFailedError(ImsProviderError):
         super().__init__("; ".join(parts))
 
 
+class IncompleteJobError(ImsProviderError):
+    """A job succeeded, but an image the request asked for cannot be found (or it made one nobody asked
+    for); the images it did make were deleted so that nothing is left untracked."""
+
+    def __init__(
+        self,
+        job_id: str,
+        missing: list[str],
+        unexpected: list[str],
+        cleaned_up: list[str],
+        left_behind: list[str],
+    ) -> None:
+        self.job_id = job_id
+        self.missing = missing
+        self.unexpected = unexpected
+        self.cleaned_up = cleaned_up
+        self.left_behind = left_behind
+        parts = [f"IMS job {job_id} succeeded, but its images do not match the request"]
+        if missing:
+            parts.append("no image was reported or found for: " + ", ".join(missing))
+        if unexpected:
+            parts.append("it reported images the request did not ask for: " + ", ".join(unexpected))
+        parts.append("deleted the images it did make: " + (", ".join(cleaned_up) or "none"))
+        if left_behind:
+            parts.append(
+                "could NOT delete the images "
+                + ", ".join(left_behind)
+                + ": delete them by hand (they are not in "
+                "the Pulumi state)"
+            )
+        parts.append("run `pulumi up` again to make the images anew")
+        super().__init__("; ".join(parts))
+
+
 class WaitTimeoutError(ImsProviderError):
     """A wait ran past its deadline."""
 

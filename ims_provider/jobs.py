@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ims_provider.eta import PREDICTIVE_SCHEDULE, PollSchedule
+from ims_provider.model.live import status_of
 from ims_provider.waiter import Outcome, Progress, WaitSpec
 
 __all__ = [
@@ -163,17 +164,28 @@ JOB_DONE: WaitSpec[dict[str, Any]] = WaitSpec(
 
 
 def job_image_ids(job: Mapping[str, Any]) -> list[str]:
-    """Image IDs a job reports: top-level ``entities.image_id`` first, then each sub-job's, in order."""
+    """Image IDs a job reports: top-level ``entities.image_id`` first, then each sub-job's in order, then
+    ``entities.__data_images`` (where older IMS versions put the data images of an ECS job: a string of
+    comma-separated IDs, or a list of IDs or of objects with ``image_id``)."""
     entities = _entities(job)
+    found = [entities.get("image_id")]
+    subs = [sub for sub in _sequence(entities.get("sub_jobs_result")) if isinstance(sub, Mapping)]
+    found += [_entities(sub).get("image_id") for sub in subs]
+    legacy = entities.get("__data_images")
+    if isinstance(legacy, str):
+        found += legacy.split(",")
+    for item in _sequence(legacy):
+        found.append(item.get("image_id") or item.get("id") if isinstance(item, Mapping) else item)
     ids: list[str] = []
-    top = entities.get("image_id")
-    if top:
-        ids.append(str(top))
-    for sub in entities.get("sub_jobs_result") or []:
-        sub_id = _entities(sub).get("image_id") if isinstance(sub, Mapping) else None
-        if sub_id and str(sub_id) not in ids:
-            ids.append(str(sub_id))
+    for image_id in found:
+        text = str(image_id).strip() if isinstance(image_id, str) else ""
+        if text and text not in ids:
+            ids.append(text)
     return ids
+
+
+def _sequence(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 def failed_sub_jobs(job: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -185,13 +197,8 @@ def failed_sub_jobs(job: Mapping[str, Any]) -> list[dict[str, Any]]:
 # --- images ---------------------------------------------------------------------------------------------
 
 
-def _image_status(image: Mapping[str, Any] | None) -> str:
-    status = image.get("status") if image is not None else None
-    return status.strip().lower() if isinstance(status, str) else ""
-
-
 def _classify_image_active(image: dict[str, Any] | None) -> Outcome:
-    status = _image_status(image)
+    status = status_of(image)
     if status == "active":
         return Outcome.SUCCESS
     if image is None or status in ("killed", "deleted"):
@@ -200,18 +207,18 @@ def _classify_image_active(image: dict[str, Any] | None) -> Outcome:
 
 
 def _classify_image_gone(image: dict[str, Any] | None) -> Outcome:
-    return Outcome.SUCCESS if image is None or _image_status(image) == "deleted" else Outcome.PENDING
+    return Outcome.SUCCESS if image is None or status_of(image) == "deleted" else Outcome.PENDING
 
 
 def _image_progress(image: dict[str, Any] | None) -> Progress | None:
     if image is None:
         return None
     image_id = image.get("id")
-    return Progress(state=_image_status(image) or None, subject=f"image {image_id}" if image_id else "image")
+    return Progress(state=status_of(image) or None, subject=f"image {image_id}" if image_id else "image")
 
 
 def _image_anomaly(image: dict[str, Any] | None) -> str | None:
-    status = _image_status(image)
+    status = status_of(image)
     if status in ("queued", "saving", "active", "killed", "deleted"):
         return None
     return f"the image had the unknown status {status!r}" if status else "the image had no status"

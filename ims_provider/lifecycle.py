@@ -15,8 +15,8 @@ from typing import Any
 
 from ims_provider.client import ImsClient
 from ims_provider.create import Creation
+from ims_provider.model.private_image import PRIVATE_IMAGE
 from ims_provider.operations import ImageRecord
-from ims_provider.state import user_inputs
 from ims_provider.upkeep import Upkeep
 from ims_provider.waiter import SYSTEM_CLOCK, Clock
 
@@ -56,7 +56,7 @@ class ImageLifecycle:
 
     def create(self, props: Mapping[str, Any]) -> ImageRecord:
         """Make the image, or adopt the one ``existing_image_id`` names."""
-        inputs = user_inputs(props)
+        inputs = PRIVATE_IMAGE.set_inputs(props)
         if inputs.get("existing_image_id"):
             return self.upkeep.adopt(inputs, str(inputs["existing_image_id"]))
         return self.creation.create(inputs)

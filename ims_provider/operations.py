@@ -15,14 +15,14 @@ import requests
 
 from ims_provider import recovery
 from ims_provider.client import ImsClient, ImsConnectionError
-from ims_provider.errors import AmbiguousRequestError, ImsApiError
+from ims_provider.errors import AmbiguousRequestError, ImsApiError, ImsProviderError
 from ims_provider.jobs import IMAGE_ACTIVE, IMAGE_GONE, JOB_DONE
+from ims_provider.model.live import LiveImage
+from ims_provider.model.private_image import DATA, PRIVATE_IMAGE, detect_path
 from ims_provider.progress import ProgressReporter
-from ims_provider.spec import Source, source_of
-from ims_provider.state import outputs_for, tag_map
 from ims_provider.waiter import Clock, PollEvent, WaitSpec, wait
 
-__all__ = ["ACTIVE", "GONE", "JOB", "ImageOperations", "ImageRecord", "is_transient", "label_of"]
+__all__ = ["ACTIVE", "GONE", "JOB", "ImageOperations", "ImageRecord", "is_transient"]
 
 T = TypeVar("T")
 
@@ -47,16 +47,6 @@ class ImageRecord:
 
     id: str
     outputs: dict[str, Any]
-
-
-def label_of(inputs: Mapping[str, Any]) -> str:
-    """What progress lines and warnings call the resource: its image name, else what it adopts."""
-    if inputs.get("name"):
-        return str(inputs["name"])
-    items = inputs.get("data_images") or []
-    if items and isinstance(items[0], Mapping) and items[0].get("name"):
-        return str(items[0]["name"])
-    return str(inputs.get("existing_image_id") or "image")
 
 
 class ImageOperations:
@@ -93,7 +83,7 @@ class ImageOperations:
 
     def _settled_image(
         self, image_id: str, deadline: float, what: str, *, listing_grace: float = 0.0
-    ) -> dict[str, Any] | None:
+    ) -> LiveImage | None:
         """The image once it is active or killed; None once it is gone. For ``listing_grace`` seconds an
         image that is not listed yet counts as still being made (IMS's list may lag the job's report)."""
         unlisted_since: list[float] = []
@@ -107,25 +97,29 @@ class ImageOperations:
                     return {"id": image_id, "status": "queued"}
             return image
 
-        return self._wait(ACTIVE, fetch, deadline, what)
+        found = self._wait(ACTIVE, fetch, deadline, what)
+        return None if found is None else LiveImage(found)
+
+    def _fresh(self, image_id: str, *, tags: bool) -> LiveImage:
+        """The image as IMS has it now (with its tags from the tag API when ``tags``)."""
+        raw = self.client.get_image(image_id)
+        if raw is None:
+            raise ImsProviderError(f"image {image_id} disappeared while it was being changed")
+        image = LiveImage(raw)
+        return recovery.look_up(self.client, image) if tags else image
 
     def _outputs(
         self,
         inputs: Mapping[str, Any],
-        image: Mapping[str, Any],
+        image: LiveImage,
         job_id: str | None,
         data_ids: Sequence[str],
-        data_items: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        # A data-images-only resource's ID is its first data image, whose tags are data_images[0]'s.
-        top_level = source_of(inputs) is not Source.DATA_VOLUMES
-        tags = self._live_tags(str(image["id"])) if top_level else None
-        return outputs_for(
-            inputs, image, job_id=job_id, data_image_ids=data_ids, live_tags=tags, data_images=data_items
-        )
+        """State from the applied inputs and the live image (which carries its tags when the resource's own
+        tags are the image's: not when it is a data-images-only resource, whose tags are its entries')."""
+        return PRIVATE_IMAGE.state(inputs, image, {"job_id": job_id, "data_image_ids": list(data_ids)})
 
-    def _live_tags(self, image_id: str) -> dict[str, str]:
-        """The image's tags, without the provider's own claim tag (never the user's to see or remove)."""
-        tags = tag_map(self.client.list_tags(image_id))
-        tags.pop(recovery.CLAIM_TAG, None)
-        return tags
+    @staticmethod
+    def _tags_are_top_level(inputs: Mapping[str, Any]) -> bool:
+        path = detect_path(inputs)[0]
+        return path is None or path.name != DATA

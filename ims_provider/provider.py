@@ -26,8 +26,8 @@ from ims_provider.client import ImsClient
 from ims_provider.config import ProviderConfig, load_config
 from ims_provider.errors import ConfigError
 from ims_provider.lifecycle import ImageLifecycle
-from ims_provider.spec import check_inputs
-from ims_provider.state import REPLACE_ON_CHANGE, diff_inputs, old_inputs, refreshed_inputs, user_inputs
+from ims_provider.model.private_image import PRIVATE_IMAGE, check_inputs
+from ims_provider.model.schema import APPLIED
 
 
 class PrivateImageProvider(ResourceProvider):
@@ -69,18 +69,22 @@ class PrivateImageProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Old outputs (all the host gives) against new inputs; see ``state.diff_inputs`` for the rules.
+        """The program against the inputs last applied (kept in the old outputs, all the host gives), never
+        against IMS's own values; what needs a new image is the model's (``Change.REPLACE``).
 
-        Never ``delete_before_replace``: image names need not be unique, and the old image stays usable
-        until its replacement is active.
+        An unknown value (a preview of a value another resource computes) counts as a change. Never
+        ``delete_before_replace``: image names need not be unique, and the old image stays usable until its
+        replacement is active.
         """
-        result = diff_inputs(old_inputs(olds), user_inputs(news), id_)
-        stables = [key for key in REPLACE_ON_CHANGE if key not in result.changed]
+        old = PRIVATE_IMAGE.applied_inputs(olds)
+        new = PRIVATE_IMAGE.set_inputs(news)
+        changed = PRIVATE_IMAGE.changed(old, new)
+        replaces = PRIVATE_IMAGE.replaces(changed, old, new)
+        if id_ and new.get("existing_image_id") == id_:
+            replaces = []  # the program now names this very image: replacing would adopt it, then delete it
+        stables = sorted(PRIVATE_IMAGE.replacing - set(changed))
         return DiffResult(
-            changes=bool(result.changed),
-            replaces=result.replaces,
-            stables=stables,
-            delete_before_replace=False,
+            changes=bool(changed), replaces=replaces, stables=stables, delete_before_replace=False
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -96,7 +100,7 @@ class PrivateImageProvider(ResourceProvider):
         record = self._ops().read(id_, props)
         if record is None:
             return ReadResult("", {})
-        return ReadResult(record.id, record.outputs, refreshed_inputs(record.outputs))
+        return ReadResult(record.id, record.outputs, dict(record.outputs[APPLIED]))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._ops().update(id_, olds, news))

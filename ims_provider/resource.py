@@ -9,8 +9,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
+from ims_provider.model.private_image import PRIVATE_IMAGE
+from ims_provider.model.schema import APPLIED
 from ims_provider.provider import PrivateImageProvider
-from ims_provider.state import INPUT_NAMES, OUTPUT_NAMES
 
 
 class _PlainArgs:
@@ -100,7 +101,7 @@ class PrivateImage(Resource, module="ims", name="PrivateImage"):
     updated_at: pulumi.Output[str]
     data_origin: pulumi.Output[str]
     image_type: pulumi.Output[str]
-    input_keys: pulumi.Output[list[str]]
+    applied_inputs: pulumi.Output[dict[str, Any]]
     name: pulumi.Output[str]
     description: pulumi.Output[str | None]
     instance_id: pulumi.Output[str | None]
@@ -133,16 +134,18 @@ class PrivateImage(Resource, module="ims", name="PrivateImage"):
         **kwargs: Any,
     ) -> None:
         given = {f.name: getattr(args, f.name) for f in fields(PrivateImageArgs)} if args else {}
-        unknown = sorted(set(kwargs) - set(INPUT_NAMES))
+        unknown = sorted(set(kwargs) - set(PRIVATE_IMAGE.input_names))
         if unknown:
             raise TypeError(f"PrivateImage got unexpected argument(s): {', '.join(unknown)}")
         given.update(kwargs)
-        props: dict[str, Any] = {name: _plain(given.get(name)) for name in INPUT_NAMES}
-        for name in OUTPUT_NAMES:
+        props: dict[str, Any] = {name: _plain(given.get(name)) for name in PRIVATE_IMAGE.input_names}
+        for name in PRIVATE_IMAGE.output_names:
             props.setdefault(name, None)
-        for name in ("min_disk", "os_version", "os_type"):
-            props.setdefault(name, None)
-        super().__init__(PrivateImageProvider(), resource_name, props, opts)
+        # The inputs as last applied are what diff compares with; a secret input must stay secret in there.
+        secret = pulumi.ResourceOptions(additional_secret_outputs=[APPLIED])
+        super().__init__(
+            PrivateImageProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret)
+        )
 
     @staticmethod
     def get(

@@ -1,8 +1,9 @@
 """Looking after an image that exists: adopting it, reading it back, changing it in place, deleting it.
 
 Read turns the live image (and the data images the resource made) into outputs, so refresh sees drift.
-Update and adopt apply the program's mutable attributes with one PATCH each and its tags with the smallest
-delta. Delete removes every image the resource made and waits until each is gone.
+Update and adopt apply the program's mutable attributes with one PATCH each (the operations are derived from
+the model: :func:`patch_ops`) and its tags with the smallest delta. Delete removes every image the resource
+made and waits until each is gone.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import Any
 
 from ims_provider import recovery
 from ims_provider.errors import ImsApiError, ImsProviderError
-from ims_provider.operations import GONE, ImageOperations, ImageRecord, label_of
-from ims_provider.spec import Source, source_of, timeouts_of
-from ims_provider.state import declared_tags, old_inputs, user_inputs, with_live_tags
+from ims_provider.model.live import LiveImage
+from ims_provider.model.private_image import PRIVATE_IMAGE, label_of, timeouts_of
+from ims_provider.model.schema import KEEP, REMOVE, ResourceSchema
+from ims_provider.model.tags import api_pairs, declared_tags, in_program_form
+from ims_provider.operations import GONE, ImageOperations, ImageRecord
 
-__all__ = ["Upkeep"]
+__all__ = ["Upkeep", "patch_ops"]
 
 
 class Upkeep(ImageOperations):
@@ -32,26 +35,27 @@ class Upkeep(ImageOperations):
         should be, as after an update); anything it does not set is left as it is. From then on the image
         is the resource's: destroying the resource deletes it, unless the resource has ``retain_on_delete``.
         """
-        reporter = self._reporter(label_of(inputs))
+        label = label_of(inputs)
+        reporter = self._reporter(label)
         deadline = self.clock.monotonic() + timeouts_of(inputs)["create"]
-        image = self.client.get_image(image_id)
-        if image is None or _status(image) == "deleted":
+        raw = self.client.get_image(image_id)
+        if raw is None or LiveImage(raw).gone:
             raise ImsProviderError(
                 f"existing_image_id: image {image_id} does not exist (or this project cannot see it)"
             )
-        kind = image.get("__imagetype") or image.get("visibility")
-        if {image.get("__imagetype"), image.get("visibility")} - {None, "private"}:
+        image = recovery.look_up(self.client, LiveImage(raw))
+        if not image.private:
             raise ImsProviderError(
-                f"existing_image_id: image {image_id} is a {kind} image; only a private image of this "
+                f"existing_image_id: image {image_id} is a {image.kind} image; only a private image of this "
                 "project can be adopted"
             )
         project = self.client.project_id
-        if image.get("owner") != project:
+        if image.owner != project:
             raise ImsProviderError(
-                f"existing_image_id: image {image_id} belongs to project {image.get('owner')}, not to this "
+                f"existing_image_id: image {image_id} belongs to project {image.owner}, not to this "
                 f"project ({project}); only the owner can manage it"
             )
-        claim = recovery.claim_of(image)
+        claim = image.claim
         if claim and claim != image_id:
             raise ImsProviderError(
                 f"existing_image_id: image {image_id} is a data image of the PrivateImage with ID {claim}, "
@@ -61,57 +65,60 @@ class Upkeep(ImageOperations):
             # Moving an image between stacks (retain_on_delete, then adopt) looks exactly like this, so it is
             # allowed; but if the other resource still exists, two resources now manage one image.
             self.write(
-                f"ims: {label_of(inputs)}: warning: image {image_id} is marked as made by a PrivateImage "
+                f"ims: {label}: warning: image {image_id} is marked as made by a PrivateImage "
                 "(possibly in another stack); if that resource still exists, remove it from its stack with "
                 "retain_on_delete or `pulumi state delete`, or both will manage (and one delete) the image"
             )
-        if _status(image) in ("queued", "saving"):
-            reporter.note(f"image {image_id} is {_status(image)}; waiting for it to become active")
-            what = f"image {image_id} to become active before it is adopted"
-            image = self._settled_image(image_id, deadline, what)
-        if image is None or _status(image) != "active":
-            status = _status(image) if image is not None else "gone"
-            raise ImsProviderError(
-                f"existing_image_id: image {image_id} is {status}; only an active image can be adopted"
+        if image.status in ("queued", "saving"):
+            reporter.note(f"image {image_id} is {image.status}; waiting for it to become active")
+            settled = self._settled_image(
+                image_id, deadline, f"image {image_id} to become active before it is adopted"
             )
-        live = _live_attributes(image)
-        wanted = {k: inputs[k] for k in _PATCHABLE if k in inputs}
-        ops = _patch_ops({k: live.get(k) for k in wanted}, wanted, live=live)
-        self._apply_ops(image_id, image, ops, deadline)
+            if settled is None:
+                raise ImsProviderError(f"existing_image_id: image {image_id} is gone; it cannot be adopted")
+            image = recovery.look_up(self.client, settled)
+        if image.status != "active":
+            raise ImsProviderError(
+                f"existing_image_id: image {image_id} is {image.status}; only an active image can be adopted"
+            )
+        wanted = {f.name: inputs[f.name] for f in PRIVATE_IMAGE.patched if inputs.get(f.name) is not None}
+        current = {
+            name: PRIVATE_IMAGE.in_program_terms(PRIVATE_IMAGE.field(name), None, image) for name in wanted
+        }
+        ops = patch_ops(PRIVATE_IMAGE, current, wanted, live=image)
+        self._apply_ops(image, ops, deadline)
         tags_changed = self._sync_tags(image_id, None, declared_tags(inputs))
         if not claim:
             for note in recovery.claim_images(self.client, image, []):
-                self.write(f"ims: {label_of(inputs)}: warning: {note}")
-        if ops or tags_changed or not claim:
-            image = self._fresh(image_id)
-        outputs = self._outputs(inputs, image, None, [])
+                self.write(f"ims: {label}: warning: {note}")
+        fresh = self._fresh(image_id, tags=True) if ops or tags_changed or not claim else image
+        outputs = self._outputs(inputs, fresh, None, [])
         reporter.finish(f"adopted image {image_id}")
         return ImageRecord(image_id, outputs)
-
-    def _fresh(self, image_id: str) -> dict[str, Any]:
-        image = self.client.get_image(image_id)
-        if image is None:
-            raise ImsProviderError(f"image {image_id} disappeared while it was being changed")
-        return image
 
     # --- read -----------------------------------------------------------------------------------------
 
     def read(self, image_id: str, props: Mapping[str, Any]) -> ImageRecord | None:
         """The live image as outputs, or None when it is gone (so refresh drops it from state).
 
-        ``props`` are the old outputs on refresh, or only ``__provider`` for ``PrivateImage.get``. The data
-        images the resource made are checked too: one deleted outside Pulumi drops out of ``data_images``
-        and ``data_image_ids``, so the next preview proposes to replace the resource and make it again.
+        ``props`` are the old outputs on refresh, or none for ``PrivateImage.get``. The data images the
+        resource made are checked too: one deleted outside Pulumi drops out of ``data_images`` and
+        ``data_image_ids``, so the next preview proposes to replace the resource and make it again.
         """
         data_ids = [str(i) for i in props.get("data_image_ids") or []]
-        image = self.client.get_image(image_id)
-        if image is None or _status(image) == "deleted":
+        raw = self.client.get_image(image_id)
+        if raw is None or LiveImage(raw).gone:
             self._warn_orphans(image_id, data_ids)
             return None
-        inputs = old_inputs(props)
-        live_ids, items = self._data_state(inputs, image_id, data_ids)
+        applied = PRIVATE_IMAGE.applied_inputs(props)
+        live_ids, entries = self._data_state(applied, image_id, data_ids)
+        if entries is not None:
+            applied = {**applied, "data_images": entries}
+        image = LiveImage(raw)
+        if self._tags_are_top_level(applied):
+            image = recovery.look_up(self.client, image)
         job_id = props.get("job_id")
-        outputs = self._outputs(inputs, image, str(job_id) if job_id else None, live_ids, items)
+        outputs = self._outputs(applied, image, str(job_id) if job_id else None, live_ids)
         return ImageRecord(image_id, outputs)
 
     def _data_state(
@@ -119,30 +126,35 @@ class Upkeep(ImageOperations):
     ) -> tuple[list[str], list[dict[str, Any]] | None]:
         """The data images that still exist, and the ``data_images`` entries with their live tags."""
         given = inputs.get("data_images")
-        items = [dict(i) for i in given if isinstance(i, Mapping)] if isinstance(given, list) else None
+        entries = [dict(i) for i in given if isinstance(i, Mapping)] if isinstance(given, list) else None
         live_ids: list[str] = []
-        live_items: list[dict[str, Any]] = []
+        live_entries: list[dict[str, Any]] = []
         for index, data_id in enumerate(data_ids):
-            item = items[index] if items is not None and index < len(items) else None
+            entry = entries[index] if entries is not None and index < len(entries) else None
             if data_id != image_id:
                 data_image = self.client.get_image(data_id)
-                if data_image is None or _status(data_image) == "deleted":
+                if data_image is None or LiveImage(data_image).gone:
                     continue
             live_ids.append(data_id)
-            if item is not None:
-                if declared_tags(item) is not None:
-                    item = with_live_tags(item, self._live_tags(data_id))
-                live_items.append(item)
-        if items is not None:
-            live_items += items[len(data_ids) :]
-        return live_ids, live_items if items is not None else None
+            if entry is not None:
+                if declared_tags(entry) is not None:
+                    live = recovery.look_up(self.client, LiveImage({"id": data_id})).user_tags()
+                    key, value = in_program_form(entry, live)
+                    entry = {
+                        **{k: v for k, v in entry.items() if k not in ("tags", "image_tags")},
+                        key: value,
+                    }
+                live_entries.append(entry)
+        if entries is not None:
+            live_entries += entries[len(data_ids) :]
+        return live_ids, live_entries if entries is not None else None
 
     def _warn_orphans(self, image_id: str, data_ids: Sequence[str]) -> None:
         left = []
         for data_id in data_ids:
             if data_id != image_id:
                 data_image = self.client.get_image(data_id)
-                if data_image is not None and _status(data_image) != "deleted":
+                if data_image is not None and not LiveImage(data_image).gone:
                     left.append(data_id)
         if left:
             self.write(
@@ -163,37 +175,37 @@ class Upkeep(ImageOperations):
         data image (IMG.0168), so the top-level attributes apply to the system image only; each data image
         the resource made gets the tag changes of its ``data_images`` entry.
         """
-        old = old_inputs(olds)
-        new = user_inputs(news)
+        old = PRIVATE_IMAGE.applied_inputs(olds)
+        new = PRIVATE_IMAGE.set_inputs(news)
         deadline = self.clock.monotonic() + timeouts_of(new)["update"]
-        ops = _patch_ops(old, new)
-        self._apply_ops(image_id, olds, ops, deadline)
-        data_only = Source.DATA_VOLUMES in (source_of(new), source_of(old))
-        if not data_only:
+        ops = patch_ops(PRIVATE_IMAGE, old, new)
+        self._apply_ops(
+            LiveImage({"id": image_id, "virtual_env_type": olds.get("image_type")}), ops, deadline
+        )
+        top_level = self._tags_are_top_level(new) and self._tags_are_top_level(old)
+        if top_level:
             self._sync_tags(image_id, declared_tags(old), declared_tags(new))
         data_ids = [str(i) for i in olds.get("data_image_ids") or []]
-        old_items, new_items = _items(old), _items(new)
+        old_entries, new_entries = _entries(old), _entries(new)
         for index, data_id in enumerate(data_ids):
-            old_item = old_items[index] if index < len(old_items) else {}
-            new_item = new_items[index] if index < len(new_items) else {}
-            self._sync_tags(data_id, declared_tags(old_item), declared_tags(new_item))
+            old_entry = old_entries[index] if index < len(old_entries) else {}
+            new_entry = new_entries[index] if index < len(new_entries) else {}
+            self._sync_tags(data_id, declared_tags(old_entry), declared_tags(new_entry))
         job_id = olds.get("job_id")
-        return self._outputs(new, self._fresh(image_id), str(job_id) if job_id else None, data_ids)
+        fresh = self._fresh(image_id, tags=top_level)
+        return self._outputs(new, fresh, str(job_id) if job_id else None, data_ids)
 
-    def _apply_ops(
-        self, image_id: str, image: Mapping[str, Any], ops: Sequence[dict[str, Any]], deadline: float
-    ) -> None:
+    def _apply_ops(self, image: LiveImage, ops: Sequence[dict[str, Any]], deadline: float) -> None:
         if not ops:
             return
-        kind = image.get("image_type") or image.get("virtual_env_type")
-        if kind == "DataImage":
+        if image.is_data_image:
             paths = ", ".join(op["path"].lstrip("/").removeprefix("__") for op in ops)
             raise ImsProviderError(
-                f"image {image_id} is a data image, and IMS does not let a data image's {paths} change "
+                f"image {image.id} is a data image, and IMS does not let a data image's {paths} change "
                 "(IMG.0168); only its tags can change in place"
             )
         for op in ops:
-            self._patch(image_id, op, deadline)
+            self._patch(image.id, op, deadline)
 
     def _patch(self, image_id: str, op: dict[str, Any], deadline: float, *, settle: bool = True) -> None:
         """One attribute per PATCH, so IMS's IMG.0035 ("no such attribute") can be answered per attribute."""
@@ -219,7 +231,7 @@ class Upkeep(ImageOperations):
         """
         if old == new:
             return False
-        live = self._live_tags(image_id)
+        live = recovery.look_up(self.client, LiveImage({"id": image_id})).user_tags()
         if new is None:
             assert old is not None
             gone = [k for k in old if k in live]
@@ -227,11 +239,11 @@ class Upkeep(ImageOperations):
         else:
             gone = [k for k in live if k not in new]
             wanted = new
-        changed = [{"key": k, "value": v} for k, v in wanted.items() if live.get(k) != v]
+        changed = {k: v for k, v in wanted.items() if live.get(k) != v}
         if gone:
-            self.client.tags_action(image_id, "delete", [{"key": k, "value": live[k]} for k in gone])
+            self.client.tags_action(image_id, "delete", api_pairs({k: live[k] for k in gone}))
         if changed:
-            self.client.tags_action(image_id, "create", changed)
+            self.client.tags_action(image_id, "create", api_pairs(changed))
         return bool(gone or changed)
 
     # --- delete ---------------------------------------------------------------------------------------
@@ -242,7 +254,7 @@ class Upkeep(ImageOperations):
         An adopted image is the resource's and is deleted too (``retain_on_delete`` keeps it). The
         ``timeouts.delete`` used is the one in state: a change to ``timeouts`` alone is not an update.
         """
-        timeout = timeouts_of(user_inputs(props))["delete"]
+        timeout = timeouts_of(PRIVATE_IMAGE.applied_inputs(props))["delete"]
         deadline = self.clock.monotonic() + timeout
         ids = [image_id] + [str(i) for i in props.get("data_image_ids") or [] if str(i) != image_id]
         for each in ids:
@@ -270,64 +282,65 @@ class Upkeep(ImageOperations):
 # IMS deletes at once more often than not: look straight away, then back off as IMAGE_GONE does.
 _GONE_AT_ONCE = GONE.with_schedule(dataclasses.replace(GONE.schedule, initial_delay=0.0))
 
-# Inputs changed with PATCH, and the image attribute each one is.
-_PATCHABLE = ("name", "description", "min_ram", "max_ram")
-_ATTRIBUTE = {"name": "name", "description": "__description", "min_ram": "min_ram", "max_ram": "max_ram"}
 
-
-def _status(image: Mapping[str, Any]) -> str:
-    return str(image.get("status") or "").strip().lower()
-
-
-def _live_attributes(image: Mapping[str, Any]) -> dict[str, Any]:
-    """The image's patchable attributes under their input names (None where the image has none)."""
-    return {key: image.get(attr) if image.get(attr) != "" else None for key, attr in _ATTRIBUTE.items()}
-
-
-def _items(inputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _entries(inputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     given = inputs.get("data_images")
     if not isinstance(given, list):
         return []
-    return [item if isinstance(item, Mapping) else {} for item in given]
+    return [entry if isinstance(entry, Mapping) else {} for entry in given]
 
 
-def _patch_ops(
-    old: Mapping[str, Any], new: Mapping[str, Any], *, live: Mapping[str, Any] | None = None
+def patch_ops(
+    schema: ResourceSchema,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    live: LiveImage | None = None,
 ) -> list[dict[str, Any]]:
-    """JSON-patch operations for the changed mutable attributes (tags go through the tag API).
+    """JSON-patch operations for the changed attributes the schema changes with PATCH (tags go through the
+    tag API).
 
-    ``old`` is the state (or, when adopting, the live values of the attributes the program sets). A
-    removed description or max_ram is removed; a removed min_ram (which IMS cannot remove) goes back to 0.
-    The op is ``replace`` unless ``live`` shows the image lacks the attribute; IMG.0035 corrects a wrong
-    guess. RAM bounds go in the order that keeps min_ram <= max_ram after each request.
+    ``old`` is the applied inputs (or, when adopting, the live values of the attributes the program sets).
+    An input the program drops sends what its :class:`~ims_provider.model.schema.Patch` says (removed, a
+    default value, or nothing). The op is ``replace`` unless ``live`` shows the image lacks the attribute;
+    IMG.0035 corrects a wrong guess. RAM bounds go in the order that keeps min_ram <= max_ram after each
+    request.
     """
-
-    def kind(key: str) -> str:
-        return "add" if live is not None and live.get(key) is None else "replace"
-
     ops: list[dict[str, Any]] = []
-    if new.get("name") is not None and new.get("name") != old.get("name"):
-        ops.append({"op": kind("name"), "path": "/name", "value": new["name"]})
-    old_desc, new_desc = old.get("description") or None, new.get("description") or None
-    if new_desc != old_desc:
-        if new_desc is None:
-            ops.append({"op": "remove", "path": "/__description"})
-        else:
-            ops.append({"op": kind("description"), "path": "/__description", "value": new_desc})
-    old_min, new_min = _as_int(old.get("min_ram")), _as_int(new.get("min_ram"))
-    old_max, new_max = _as_int(old.get("max_ram")), _as_int(new.get("max_ram"))
-    ram: list[dict[str, Any]] = []
-    if new_min != old_min:
-        ram.append({"op": "replace", "path": "/min_ram", "value": new_min if new_min is not None else 0})
-    if new_max != old_max:
-        if new_max is None:
-            ram.append({"op": "remove", "path": "/max_ram"})
-        else:
-            ram.append({"op": kind("max_ram"), "path": "/max_ram", "value": new_max})
-    if (new_min or 0) > (old_min or 0):
-        ram.reverse()  # raising min_ram: move max_ram first
-    return ops + ram
+    for field in schema.patched:
+        assert field.patch is not None
+        before, after = field.compare(old.get(field.name)), field.compare(new.get(field.name))
+        if before == after:
+            continue
+        if after is None:
+            if field.patch.unset is KEEP:
+                continue
+            if field.patch.unset is REMOVE:
+                ops.append({"op": "remove", "path": field.patch.path})
+            else:
+                ops.append({"op": "replace", "path": field.patch.path, "value": field.patch.unset})
+            continue
+        lacking = (
+            live is not None
+            and field.reported is not None
+            and live.attribute(field.reported.key) in (None, "")
+        )
+        ops.append({"op": "add" if lacking else "replace", "path": field.patch.path, "value": after})
+    return _ram_in_order(ops, old, new)
 
 
-def _as_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _ram_in_order(
+    ops: list[dict[str, Any]], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Raising min_ram moves max_ram first, so that no request in between leaves min_ram above max_ram."""
+    ram = [op for op in ops if op["path"] in ("/min_ram", "/max_ram")]
+    others = [op for op in ops if op not in ram]
+    if (_number(new.get("min_ram")) or 0) > (_number(old.get("min_ram")) or 0):
+        ram.sort(key=lambda op: op["path"] != "/max_ram")
+    else:
+        ram.sort(key=lambda op: op["path"] != "/min_ram")
+    return others + ram
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -208,7 +208,7 @@ def test_update_in_place_with_the_smallest_change(
     assert state["job_id"] == res.state["job_id"] and state["created_at"] == res.state["created_at"]
     assert (state["name"], state["min_ram"], state["max_ram"]) == ("web-v2", 2048.0, 8192.0)
     assert state["image_tags"] == {"a": "1", "b": "20", "d": "4"} and "description" not in state
-    assert state["input_keys"] == ["name", "instance_id", "image_tags", "min_ram", "max_ram"]
+    assert sorted(state["applied_inputs"]) == ["image_tags", "instance_id", "max_ram", "min_ram", "name"]
     assert state["disk_format"] and state["min_disk"] == 40.0 and state["os_version"]
     diff, _ = fast_host.preview(res.name, res.id, after.state, after.inputs, changed)
     assert diff.changes == DIFF_NONE

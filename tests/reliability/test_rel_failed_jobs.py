@@ -65,6 +65,14 @@ def test_failed_job_through_the_host_names_job_code_and_reason(
 # --- real IMS may keep a failed job's images: a scripted IMS that does -----------------------------
 
 
+DATA_VOLUME = "c5dfbd0c-bf0a-4798-a453-61dc6b54aa30"
+# What the scripted images are: the system image of the seeded ECS and an image of its data disk.
+_MADE_AS = {
+    "sys": {"virtual_env_type": "FusionCompute", "__data_origin": f"instance,{ECS}"},
+    "data": {"virtual_env_type": "DataImage", "__data_origin": f"volume,{DATA_VOLUME}"},
+}
+
+
 class ScriptedIms:
     """Plays the calls create makes; images stay until deleted, like a real IMS might keep them."""
 
@@ -73,9 +81,7 @@ class ScriptedIms:
     def __init__(self, jobs: Sequence[dict[str, Any]], images: Mapping[str, str]) -> None:
         self._jobs: Iterator[dict[str, Any]] = iter(jobs)
         self._last: dict[str, Any] = {}
-        self.images = {
-            i: {"id": i, "status": s, "virtual_env_type": "FusionCompute"} for i, s in images.items()
-        }
+        self.images = {i: {"id": i, "status": s, **_MADE_AS[i]} for i, s in images.items()}
         self.busy_once = {i for i, s in images.items() if s == "saving"}
         self.undeletable: set[str] = set()
         self.deleted: list[str] = []
@@ -125,7 +131,7 @@ def _lifecycle(ims: ScriptedIms) -> ImageLifecycle:
 ECS_DATA = {
     "name": "x",
     "instance_id": ECS,
-    "data_images": [{"name": "x-d", "volume_id": "c5dfbd0c-bf0a-4798-a453-61dc6b54aa30"}],
+    "data_images": [{"name": "x-d", "volume_id": DATA_VOLUME}],
 }
 
 

@@ -27,7 +27,7 @@ from pulumi.output import Unknown
 from ims_provider.auth import AkSkAuth
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.provider import PrivateImageProvider
-from ims_provider.state import INPUT_NAMES
+from ims_provider.model.private_image import PRIVATE_IMAGE
 from tests.engine.host import DynamicProviderHost
 from tests.reliability.support import ECS, client_for, emulator_config, inputs_for, wait_until
 
@@ -41,7 +41,9 @@ ITEM_FIELDS = [
     "tags",
     "image_tags",
 ]
-KEYS = st.sampled_from([*INPUT_NAMES, *ITEM_FIELDS, "key", "value", "__provider"]) | st.text(max_size=12)
+KEYS = st.sampled_from([*PRIVATE_IMAGE.input_names, *ITEM_FIELDS, "key", "value", "__provider"]) | st.text(
+    max_size=12
+)
 
 scalars = (
     st.none()

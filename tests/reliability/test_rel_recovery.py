@@ -18,9 +18,9 @@ from ims_provider.config import load_config
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.errors import ImsProviderError
 from ims_provider.lifecycle import ImageLifecycle
-from ims_provider.recovery import CLAIM_TAG, find_earlier, shape_of
+from ims_provider.model.private_image import build_body, shape_of
+from ims_provider.recovery import CLAIM_TAG, find_earlier
 from ims_provider.retry import NO_RETRY, RetryPolicy
-from ims_provider.spec import build_body
 from ims_provider.waiter import FakeClock
 from tests.reliability.support import (
     ECS,
@@ -202,10 +202,10 @@ def test_claim_interrupted_half_way_still_adopts_the_whole_set(emu: EmulatorServ
     client = client_for(emu)
     inputs = inputs_for("ecs_data", "half-claimed")
     client.create_image(build_body(inputs))
-    found = find_earlier(client, shape_of(build_body(inputs)))
+    found = find_earlier(client, shape_of(inputs)).found
     assert found is not None and found.complete
-    primary_id = str(found.primary["id"])
-    data_id = str(found.extras[0]["id"])  # type: ignore[index]
+    primary_id = found.primary.id
+    data_id = found.extras[0].id  # type: ignore[union-attr]
     wait_until(lambda: images(emu)[data_id]["status"] == "active", 10, "the data image becomes active")
     client.tags_action(data_id, "create", [{"key": CLAIM_TAG, "value": primary_id}])
     record = lifecycle_for(client).create(inputs)
@@ -217,8 +217,8 @@ def test_data_image_claimed_by_another_resource_is_not_taken(emu: EmulatorServer
     client = client_for(emu)
     lifecycle = lifecycle_for(client)
     first = lifecycle.create(inputs_for("data_only", "shared-name"))
-    shape = shape_of(build_body(inputs_for("data_only", "shared-name")))
-    assert find_earlier(client, shape) is None  # claimed by tag
+    shape = shape_of(inputs_for("data_only", "shared-name"))
+    assert find_earlier(client, shape).found is None  # claimed by tag
     second = lifecycle.create(inputs_for("data_only", "shared-name"))
     assert second.id != first.id and len(images(emu)) == 2
 

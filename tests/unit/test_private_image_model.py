@@ -1,4 +1,4 @@
-"""The seed's rules and request shapes, checked on the models alone (no provider, no network)."""
+"""The seed's rules and request shapes, checked on the model alone (no provider, no network)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
-from ims_provider.spec import Source, build_body, check_inputs, detect_source, timeouts_of
+from ims_provider.model.private_image import (
+    DATA,
+    ECS as ECS_PATH,
+    EXISTING,
+    OBS,
+    VOLUME,
+    build_body,
+    check_inputs,
+    detect_path,
+    timeouts_of,
+)
 from tests.rule_cases import BAD, ECS, VOL, ecs, obs, volume
 from tests.seed_examples import SEED_REQUESTS
 
@@ -43,23 +53,27 @@ def test_control_inputs_never_reach_the_body() -> None:
 @pytest.mark.parametrize(
     ("inputs", "source"),
     [
-        (ecs(), Source.ECS),
-        (ecs(data_images=[{"name": "d", "volume_id": VOL}]), Source.ECS),
-        (obs(), Source.OBS),
-        (volume(), Source.VOLUME),
-        ({"data_images": [{"name": "d", "volume_id": VOL}]}, Source.DATA_VOLUMES),
-        ({"name": "x", "instance_id": Unknown()}, Source.ECS),
+        (ecs(), ECS_PATH),
+        (ecs(data_images=[{"name": "d", "volume_id": VOL}]), ECS_PATH),
+        (obs(), OBS),
+        (volume(), VOLUME),
+        ({"data_images": [{"name": "d", "volume_id": VOL}]}, DATA),
+        ({"name": "x", "instance_id": Unknown()}, ECS_PATH),
     ],
 )
-def test_dispatch_picks_the_one_source(inputs: dict[str, Any], source: Source) -> None:
-    assert detect_source(inputs) == (source, [])
+def test_dispatch_picks_the_one_source(inputs: dict[str, Any], source: str) -> None:
+    path, failures = detect_path(inputs)
+    assert path is not None and path.name == source and failures == []
 
 
 def test_two_sources_fail_naming_both() -> None:
     failures = check_inputs(ecs(image_url="b:o", min_disk=40))
     named = {f.property for f in failures}
     assert {"instance_id", "image_url"} <= named
-    assert all("exactly one image source" in f.reason for f in failures if f.property in named)
+    for failure in failures:
+        if failure.property in named:
+            assert "exactly one image source" in failure.reason
+            assert all(s in failure.reason for s in ("instance_id", "image_url", "volume_id", "data_images"))
 
 
 def test_no_source_fails() -> None:
@@ -90,7 +104,8 @@ def test_valid_edges_pass() -> None:
 
 def test_adoption_takes_the_mutable_attributes() -> None:
     adopt = {"existing_image_id": "img-1", "name": "managed", "description": "d", "image_tags": {"a": "1"}}
-    assert detect_source(adopt) == (Source.EXISTING, [])
+    path, failures = detect_path(adopt)
+    assert path is not None and path.name == EXISTING and failures == []
     assert check_inputs({**adopt, "min_ram": 1024, "max_ram": 2048, "timeouts": {"delete": "5m"}}) == []
 
 
