@@ -26,8 +26,8 @@ from pulumi.output import Unknown
 
 from ims_provider.auth import AkSkAuth
 from ims_provider.emulator.server import EmulatorServer
-from ims_provider.provider import PrivateImageProvider
 from ims_provider.model.private_image import PRIVATE_IMAGE
+from ims_provider.provider import PrivateImageProvider
 from tests.engine.host import DynamicProviderHost
 from tests.reliability.support import ECS, client_for, emulator_config, inputs_for, wait_until
 

@@ -10,7 +10,6 @@ from pulumi.output import Unknown
 
 from ims_provider.model.private_image import (
     DATA,
-    ECS as ECS_PATH,
     EXISTING,
     OBS,
     VOLUME,
@@ -18,6 +17,9 @@ from ims_provider.model.private_image import (
     check_inputs,
     detect_path,
     timeouts_of,
+)
+from ims_provider.model.private_image import (
+    ECS as ECS_PATH,
 )
 from tests.rule_cases import BAD, ECS, VOL, ecs, obs, volume
 from tests.seed_examples import SEED_REQUESTS
