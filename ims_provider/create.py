@@ -258,15 +258,16 @@ class Creation(ImageOperations):
             assert image is not None
             made.append(image)
         assigned = _assign(shape, made)
-        missing = [e for e, got in zip(shape.all, assigned, strict=True) if got is None]
-        if missing:
-            assigned = self._look_for_missing(job, shape, assigned, [i.id for i in made])
+        differing: list[recovery.Leftover] = []
+        if any(got is None for got in assigned):
+            assigned, differing = self._look_for_missing(job, shape, assigned, [i.id for i in made])
         lost = [e.describe() for e, got in zip(shape.all, assigned, strict=True) if got is None]
         taken = {image.id for image in assigned if image is not None}
         stray = [image.id for image in made if image.id not in taken]
         if lost or stray:
             deleted, left = self._discard(_merge([i.id for i in made], sorted(taken)), deadline)
-            raise IncompleteJobError(job_id, lost, stray, deleted, left)
+            notes = [leftover.describe() for leftover in differing]
+            raise IncompleteJobError(job_id, lost, stray, deleted, left, notes)
         return [image for image in assigned if image is not None]
 
     def _look_for_missing(
@@ -275,24 +276,26 @@ class Creation(ImageOperations):
         shape: RequestShape,
         assigned: list[LiveImage | None],
         taken: Sequence[str],
-    ) -> list[LiveImage | None]:
+    ) -> tuple[list[LiveImage | None], list[recovery.Leftover]]:
         """Find the images a successful job made but did not report (IMS has reported an ECS job's data
         images in several shapes): unclaimed, agreeing with their request entry in everything, made while the
-        job ran."""
+        job ran. Also returns the images of the job's window that match name and source but differ."""
         begin = timestamp(job.get("begin_time"))
         end = timestamp(job.get("end_time")) or None
         result = list(assigned)
         used = set(taken)
+        differing: list[recovery.Leftover] = []
         for index, expected in enumerate(shape.all):
             if result[index] is not None:
                 continue
-            agree, _ = recovery.matching(self.client, expected, sorted(used))
+            agree, leftovers = recovery.matching(self.client, expected, sorted(used))
             window = [img for img in agree if _within(img.created, begin, end)]
             window.sort(key=lambda img: abs(img.created - begin))
+            differing += [lo for lo in leftovers if _within(lo.image.created, begin, end)]
             if window:
                 result[index] = window[0]
                 used.add(window[0].id)
-        return result
+        return result, differing
 
     def _wait_job(
         self, job_id: str, deadline: float, reporter: ProgressReporter, seen: list[str] | None = None

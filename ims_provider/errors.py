@@ -99,6 +99,7 @@ class IncompleteJobError(ImsProviderError):
         unexpected: list[str],
         cleaned_up: list[str],
         left_behind: list[str],
+        differing: list[str] | None = None,
     ) -> None:
         self.job_id = job_id
         self.missing = missing
@@ -108,6 +109,8 @@ class IncompleteJobError(ImsProviderError):
         parts = [f"IMS job {job_id} succeeded, but its images do not match the request"]
         if missing:
             parts.append("no image was reported or found for: " + ", ".join(missing))
+        for note in differing or []:
+            parts.append(f"{note}, so it is not taken for this request and was left alone")
         if unexpected:
             parts.append("it reported images the request did not ask for: " + ", ".join(unexpected))
         parts.append("deleted the images it did make: " + (", ".join(cleaned_up) or "none"))

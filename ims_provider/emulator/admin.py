@@ -120,7 +120,8 @@ class AdminClient:
         return result
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
-        """job_seconds, progress_profile, image_quota, activation_seconds, delete_seconds, auth_token."""
+        """job_seconds, progress_profile, data_image_report, image_quota, activation_seconds, delete_seconds,
+        auth_token."""
         result: dict[str, Any] = self._call("PUT", "/settings", changes)
         return result
 

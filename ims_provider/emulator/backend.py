@@ -237,6 +237,7 @@ class Backend:
             profile=self.settings.progress_profile,
             failure=fault.job_failure() if fault is not None and fault.kind == "job_fail" else None,
             hang=fault is not None and fault.kind == "job_hang",
+            data_image_report=self.settings.data_image_report if plan.kind == "ecs" else "sub_jobs",
         )
         for index, (attrs, tags) in enumerate(images):
             self._seq += 1

@@ -72,6 +72,7 @@ class Job:
     sub_jobs: list[SubJob] = field(default_factory=list)
     failure: JobFailure | None = None
     hang: bool = False
+    data_image_report: str = "sub_jobs"  # how the sub-jobs' images are reported (settings.DATA_IMAGE_REPORTS)
 
     @property
     def end(self) -> float | None:
@@ -116,11 +117,13 @@ class Job:
                 entities["process_percent"] = progress(self.profile, fraction)
         elif status == "SUCCESS" and self.profile != "absent":
             entities["process_percent"] = 1.0
-        if self.sub_jobs:
+        if self.sub_jobs and self.data_image_report == "sub_jobs":
             entities["sub_jobs_result"] = [
                 self._render_sub(i, s, status, failure) for i, s in enumerate(self.sub_jobs)
             ]
             entities["sub_jobs_list"] = [s.job_id for s in self.sub_jobs]
+        elif self.sub_jobs and self.data_image_report == "data_images" and status == "SUCCESS":
+            entities["__data_images"] = ",".join(s.image_id for s in self.sub_jobs)
         return {
             "status": status,
             "job_id": self.job_id,

@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 PROGRESS_PROFILES = ("linear", "front_loaded", "stepped", "absent")
+# Where an ECS job with data images reports the data images' IDs: the shape is not confirmed by Huawei, so
+# each known reading is available: sub-job results (as for data-images-only jobs), the older
+# `entities.__data_images` string (comma-separated IDs), or nowhere (only the system image's ID).
+DATA_IMAGE_REPORTS = ("sub_jobs", "data_images", "none")
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Identity:
 class Settings:
     job_seconds: float = 5.0
     progress_profile: str = "linear"
+    data_image_report: str = "sub_jobs"
     image_quota: int = 100
     activation_seconds: float = 0.0
     delete_seconds: float = 0.0
@@ -45,6 +50,8 @@ class Settings:
                 raise ValueError(f"{name} must be a non-negative number")
         if new.progress_profile not in PROGRESS_PROFILES:
             raise ValueError(f"progress_profile must be one of {', '.join(PROGRESS_PROFILES)}")
+        if new.data_image_report not in DATA_IMAGE_REPORTS:
+            raise ValueError(f"data_image_report must be one of {', '.join(DATA_IMAGE_REPORTS)}")
         if isinstance(new.image_quota, bool) or not isinstance(new.image_quota, int) or new.image_quota < 0:
             raise ValueError("image_quota must be a non-negative integer")
         if new.auth_token is not None and (not isinstance(new.auth_token, str) or not new.auth_token):

@@ -157,8 +157,6 @@ def _tags_compare(value: Any) -> Any:
     return tags_value(value)
 
 
-# --- the fields ----------------------------------------------------------------------------------------
-
 _NAME = Reported("name", unset=DERIVED)
 _DESCRIPTION = Reported("__description")
 _TAGS = Reported(TAG_API, unset={})
@@ -176,6 +174,42 @@ IMAGE_TAGS_TEXT = (
     "key 1–36, value 0–43 characters of letters, digits, space and `_ . : = + - @` (values also `/`); "
     "unique keys"
 )
+
+# --- data_images entries ----------------------------------------------------------------------------------
+
+ENTRY_ON = {VOLUME_ENTRY: OPTIONAL, FILE_ENTRY: OPTIONAL}
+ENTRY_FIELDS: tuple[Field, ...] = (
+    Field("name", ImageName, {VOLUME_ENTRY: REQUIRED, FILE_ENTRY: OPTIONAL}, Change.REPLACE, _NAME),
+    Field(
+        "volume_id",
+        ResourceId,
+        {VOLUME_ENTRY: REQUIRED},
+        Change.REPLACE,
+        Reported("__data_origin", read=origin_id("volume")),
+    ),
+    Field(
+        "image_url",
+        ObsUrl,
+        {FILE_ENTRY: REQUIRED},
+        Change.REPLACE,
+        Reported("__data_origin", read=origin_id("file")),
+    ),
+    Field("description", Description, ENTRY_ON, Change.REPLACE, _DESCRIPTION),
+    Field(
+        "min_disk",
+        DataDiskGb,
+        {FILE_ENTRY: REQUIRED},
+        Change.REPLACE,
+        Reported("min_disk", read=whole, at_least=True),
+    ),
+    Field("is_quick_import", Flag, {FILE_ENTRY: OPTIONAL}, Change.REPLACE),
+    Field("tags", list[OldStyleTag], ENTRY_ON, Change.UPDATE, _TAGS, compare=_tags_compare),
+    Field("image_tags", ImageTags, ENTRY_ON, Change.UPDATE, _TAGS, compare=_tags_compare),
+)
+DATA_IMAGE_ENTRY = ResourceSchema("data_images entry", ENTRY_FIELDS, path_order=(VOLUME_ENTRY, FILE_ENTRY))
+
+
+# --- the fields ----------------------------------------------------------------------------------------
 
 FIELDS: tuple[Field, ...] = (
     Field(
@@ -211,7 +245,7 @@ FIELDS: tuple[Field, ...] = (
         {ECS: OPTIONAL, OBS: OPTIONAL, DATA: REQUIRED},
         Change.REPLACE,
         compare=nested,
-        entry_tags_in_place=True,
+        entries=DATA_IMAGE_ENTRY,
         type_text="list",
         rule_text="E/D: entries `{name, volume_id, description?, tags? \\| image_tags?}`; "
         "O: at most 3 entries "
@@ -231,7 +265,12 @@ FIELDS: tuple[Field, ...] = (
         SystemDiskGb,
         {OBS: REQUIRED},
         Change.REPLACE,
-        Reported("min_disk", read=whole, at_least=True, note="IMS may raise min_disk to what the file needs"),
+        Reported(
+            "min_disk",
+            read=whole,
+            at_least=True,
+            note="a live min_disk above the requested one agrees, as IMS may raise it to what the file needs",
+        ),
         type_text="int",
         rule_text="40–255 GB",
     ),
@@ -244,7 +283,8 @@ FIELDS: tuple[Field, ...] = (
             "__os_version",
             unset=DERIVED,
             derived_on=frozenset({VOLUME}),
-            note="from a data disk IMS uses the OS it detects on the disk instead of os_version",
+            note="compared only when the program sets it, and never on an image of a data disk, where IMS "
+            "uses the OS it detects on the disk instead",
         ),
         rule_text="required on V, and on O with `is_quick_import` or an `.iso` file "
         "(e.g. `CentOS 7.0 64bit`)",
@@ -434,39 +474,6 @@ OUTPUTS: tuple[Output, ...] = (
 )
 
 PRIVATE_IMAGE = ResourceSchema("PrivateImage", FIELDS, OUTPUTS, path_order=(ECS, OBS, VOLUME, DATA, EXISTING))
-
-# --- data_images entries ----------------------------------------------------------------------------------
-
-ENTRY_ON = {VOLUME_ENTRY: OPTIONAL, FILE_ENTRY: OPTIONAL}
-ENTRY_FIELDS: tuple[Field, ...] = (
-    Field("name", ImageName, {VOLUME_ENTRY: REQUIRED, FILE_ENTRY: OPTIONAL}, Change.REPLACE, _NAME),
-    Field(
-        "volume_id",
-        ResourceId,
-        {VOLUME_ENTRY: REQUIRED},
-        Change.REPLACE,
-        Reported("__data_origin", read=origin_id("volume")),
-    ),
-    Field(
-        "image_url",
-        ObsUrl,
-        {FILE_ENTRY: REQUIRED},
-        Change.REPLACE,
-        Reported("__data_origin", read=origin_id("file")),
-    ),
-    Field("description", Description, ENTRY_ON, Change.REPLACE, _DESCRIPTION),
-    Field(
-        "min_disk",
-        DataDiskGb,
-        {FILE_ENTRY: REQUIRED},
-        Change.REPLACE,
-        Reported("min_disk", read=whole, at_least=True),
-    ),
-    Field("is_quick_import", Flag, {FILE_ENTRY: OPTIONAL}, Change.REPLACE),
-    Field("tags", list[OldStyleTag], ENTRY_ON, Change.UPDATE, _TAGS, compare=_tags_compare),
-    Field("image_tags", ImageTags, ENTRY_ON, Change.UPDATE, _TAGS, compare=_tags_compare),
-)
-DATA_IMAGE_ENTRY = ResourceSchema("data_images entry", ENTRY_FIELDS, path_order=(VOLUME_ENTRY, FILE_ENTRY))
 
 
 class DataImageRules(TaggedRequest):

@@ -170,7 +170,8 @@ class Field:
     patch: Patch | None = None
     control: bool = False  # steers the provider, never in a request body
     compare: Callable[[Any], Any] = plain  # the form two program values are compared in
-    entry_tags_in_place: bool = False  # a list of entries whose tags alone change in place
+    entries: ResourceSchema | None = None  # a list of entries, each declared by this schema; their tags
+    # change in place, anything else replaces
     type_text: str = "str"
     rule_text: str = ""
 
@@ -250,10 +251,17 @@ class ResourceSchema:
 
     @cached_property
     def unreported(self) -> tuple[str, ...]:
-        """Creation inputs IMS cannot report: echoed in state, and the residual risk of recovery."""
-        return tuple(
-            f.name for f in self.fields if f.reported is None and not f.control and f.change is Change.REPLACE
-        )
+        """Creation inputs IMS cannot report: echoed in state, and the residual risk of recovery (an entry's
+        as ``list[].name``)."""
+        names = [
+            f.name
+            for f in self.fields
+            if f.reported is None and f.entries is None and not f.control and f.change is Change.REPLACE
+        ]
+        for f in self.fields:
+            if f.entries is not None:
+                names += [f"{f.name}[].{name}" for name in f.entries.unreported]
+        return tuple(names)
 
     def accepted_on(self, path: str) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if path in f.on)
@@ -367,7 +375,7 @@ class ResourceSchema:
             f = self.field(name)
             if f.change is not Change.REPLACE:
                 continue
-            if f.entry_tags_in_place and only_entry_tags_differ(old.get(name), new.get(name)):
+            if f.entries is not None and only_entry_tags_differ(old.get(name), new.get(name)):
                 continue
             result.append(name)
         return result

@@ -1,0 +1,105 @@
+"""The README's reference tables, written from the model so that the two cannot disagree.
+
+``python -m ims_provider.model.docs`` prints them; a test checks that README.md holds each one verbatim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ims_provider.model.private_image import PATHS, PRIVATE_IMAGE
+from ims_provider.model.schema import DERIVED, TAG_API, Change, Field, ResourceSchema
+
+_CHANGE = {Change.UPDATE: "update", Change.REPLACE: "replace", Change.NONE: "none"}
+
+
+NO_PATH = "\u2013"  # the README's dash for "no create path" (adoption only)
+
+
+def _paths(field: Field, letters: Mapping[str, str]) -> str:
+    shown = [letters[p] for p in letters if p in field.on and letters[p] != NO_PATH]
+    if len(field.on) == len(letters):
+        return "all"
+    return " ".join(shown) or NO_PATH
+
+
+def _change(field: Field) -> str:
+    if field.entries is not None:
+        return "in place for an entry's tags, else replace"
+    return _CHANGE[field.change]
+
+
+def input_table(schema: ResourceSchema, letters: Mapping[str, str]) -> str:
+    """One row per input: name, type, the paths that take it, its rules, what a change does."""
+    rows = ["| Input | Type | Path | Rules (checked before any API call) | Change |", "|---|---|---|---|---|"]
+    for field in schema.fields:
+        cells = [f"`{field.name}`", field.type_text, _paths(field, letters), field.rule_text, _change(field)]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def output_table(schema: ResourceSchema) -> str:
+    rows = ["| Output | Type | Meaning |", "|---|---|---|"]
+    rows += [f"| `{o.name}` | {o.type_text} | {o.meaning} |" for o in schema.outputs]
+    return "\n".join(rows)
+
+
+def recovery_rules(schema: ResourceSchema) -> str:
+    """What recovery compares, the rules where IMS decides a value itself, and what it cannot compare."""
+    groups: dict[str, list[str]] = {}
+    notes = []
+    entries = []
+    for field in schema.fields:
+        if field.entries is not None:
+            entries.append(f"each `{field.name}` entry: {_compared(field.entries)}")
+        reported = field.reported
+        if reported is None or field.control:
+            continue
+        groups.setdefault(reported.key, []).append(f"`{field.name}`")
+        if reported.note:
+            notes.append(f"- `{field.name}`: {reported.note}.")
+        elif reported.unset is DERIVED and field.name != "name":
+            notes.append(f"- `{field.name}`: compared only when the program sets it (else IMS chooses it).")
+    lines = [
+        "Compared: "
+        + _join(groups)
+        + "; "
+        + "; ".join(entries)
+        + ". An input the program leaves out is compared with IMS's default.",
+        *notes,
+        "Not reported by IMS, so not compared (the residual risk): "
+        + ", ".join(f"`{name}`" for name in schema.unreported)
+        + ".",
+    ]
+    return "\n".join(lines)
+
+
+def _compared(schema: ResourceSchema) -> str:
+    groups: dict[str, list[str]] = {}
+    for field in schema.fields:
+        if field.reported is not None:
+            groups.setdefault(field.reported.key, []).append(f"`{field.name}`")
+    return _join(groups)
+
+
+def _join(groups: Mapping[str, list[str]]) -> str:
+    parts = []
+    for key, names in groups.items():
+        text = " / ".join(names)
+        parts.append(f"{text} (as key/value pairs)" if key == TAG_API else text)
+    return ", ".join(parts)
+
+
+LETTERS = {name: path.letter for name, path in PATHS.items()}
+
+
+def main() -> None:
+    print(input_table(PRIVATE_IMAGE, LETTERS))
+    print()
+    print(output_table(PRIVATE_IMAGE))
+    print()
+    print(recovery_rules(PRIVATE_IMAGE))
+
+
+if __name__ == "__main__":
+    main()
