@@ -38,11 +38,11 @@ class DataImageArgs(_PlainArgs):
 
 @dataclass
 class TimeoutsArgs(_PlainArgs):
-    """How long each operation may take, as durations such as "45m" or "1h30m"."""
+    """How long each operation may take: durations such as "45m" or "1h30m", or a number of seconds."""
 
-    create: pulumi.Input[str] | None = None
-    update: pulumi.Input[str] | None = None
-    delete: pulumi.Input[str] | None = None
+    create: pulumi.Input[str | float] | None = None
+    update: pulumi.Input[str | float] | None = None
+    delete: pulumi.Input[str | float] | None = None
 
 
 @dataclass
@@ -124,7 +124,7 @@ class PrivateImage(Resource, module="ims", name="PrivateImage"):
     architecture: pulumi.Output[str | None]
     hw_firmware_type: pulumi.Output[str | None]
     existing_image_id: pulumi.Output[str | None]
-    timeouts: pulumi.Output[dict[str, str] | None]
+    timeouts: pulumi.Output[dict[str, Any] | None]
 
     def __init__(
         self,

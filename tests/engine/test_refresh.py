@@ -284,3 +284,22 @@ def test_adopting_an_image_another_resource_made_warns(
     while not any("marked as made by a PrivateImage" in line for line in fast_host.lines[before:]):
         assert time.monotonic() < deadline, fast_host.lines[before:]
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        {"name": "web", "instance_id": SEED_ECS_ID, "image_tags": {"team": "web"}},
+        {"data_images": [{"name": "d", "volume_id": SEED_DATA_VOLUME_ID, "tags": ["team.web"]}]},
+    ],
+    ids=["system image", "data images only"],
+)
+def test_the_first_refresh_after_create_finds_nothing_changed(
+    fast_host: DynamicProviderHost, program: dict[str, Any]
+) -> None:
+    """The outputs are read after the claim (which touches the image), so updated_at does not move."""
+    res = up(fast_host, "fresh", program)
+    _, outs, ins = fast_host.refresh(res.name, res.id, res.state, res.inputs)
+    assert outs == res.state
+    diff, _ = fast_host.preview(res.name, res.id, outs, ins, program)
+    assert diff.changes == DIFF_NONE

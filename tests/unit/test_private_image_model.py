@@ -124,3 +124,31 @@ def test_unknown_values_pass_through() -> None:
 def test_timeouts_default_and_override() -> None:
     assert timeouts_of({}) == {"create": 3600.0, "update": 600.0, "delete": 600.0}
     assert timeouts_of({"timeouts": {"create": "1h30m"}})["create"] == 5400.0
+
+
+def test_timeouts_take_numbers_of_seconds_as_the_duration_parser_documents() -> None:
+    assert check_inputs(ecs(timeouts={"create": 600, "delete": 90.0, "update": "5m"})) == []
+    assert timeouts_of({"timeouts": {"create": 600.0, "delete": "1m30s"}}) == {
+        "create": 600.0,
+        "update": 600.0,
+        "delete": 90.0,
+    }
+    assert properties(ecs(timeouts={"create": 0})) == ["timeouts.create"]
+    assert properties(ecs(timeouts={"create": True})) == ["timeouts.create"]
+
+
+def test_iso_image_type_is_for_iso_files_on_the_obs_path() -> None:
+    iso = obs(image_url="ims-image:debian12.iso", type="IsoImage", os_version="Debian GNU/Linux 12.0.0 64bit")
+    assert check_inputs(iso) == []
+    assert build_body(iso)["type"] == "IsoImage"
+    [failure] = check_inputs(obs(type="IsoImage", os_version="CentOS 7.0 64bit"))
+    assert failure.property == "type" and ".iso" in failure.reason
+    assert properties(volume(type="IsoImage")) == ["type"]
+
+
+@pytest.mark.parametrize("key", ["name", "description", "tags", "image_tags"])
+def test_top_level_attributes_ims_ignores_on_the_data_images_path_say_where_they_belong(key: str) -> None:
+    value: Any = {"name": "x", "description": "d", "tags": ["a.1"], "image_tags": {"a": "1"}}[key]
+    [failure] = check_inputs({key: value, "data_images": [{"name": "d", "volume_id": VOL}]})
+    assert failure.property == key
+    assert "ignored by IMS" in failure.reason and "data_images entry" in failure.reason
