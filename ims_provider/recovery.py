@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ims_provider.client import ImsClient
 from ims_provider.errors import ImsApiError, ImsProviderError
 from ims_provider.model.expected import Expected, RequestShape
-from ims_provider.model.live import CLAIM_ATTRIBUTE, CLAIM_TAG, LiveImage
+from ims_provider.model.live import CLAIM_ATTRIBUTE, CLAIM_TAG, DATA_IMAGE_TYPE, KIND_KEY, LiveImage
 from ims_provider.model.schema import Difference
 from ims_provider.model.tags import tag_map
 
@@ -153,7 +153,7 @@ def matching(
     if expected.name:
         filters["name"] = expected.name
     if expected.data_image:
-        filters["virtual_env_type"] = "DataImage"
+        filters[KIND_KEY] = DATA_IMAGE_TYPE
     agree: list[LiveImage] = []
     differ: list[Leftover] = []
     for raw in client.list_images(**filters):
@@ -212,7 +212,7 @@ def siblings_of(
 
 def _candidates_for_sibling(client: ImsClient, expected: Expected, primary: LiveImage) -> list[LiveImage]:
     project = client.project_id
-    filters = {"owner": project, "virtual_env_type": "DataImage"}
+    filters = {"owner": project, KIND_KEY: DATA_IMAGE_TYPE}
     if expected.name:
         filters["name"] = expected.name
     found = []

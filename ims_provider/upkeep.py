@@ -14,7 +14,7 @@ from typing import Any
 
 from ims_provider import recovery
 from ims_provider.errors import ImsApiError, ImsProviderError
-from ims_provider.model.live import LiveImage
+from ims_provider.model.live import KIND_KEY, LiveImage
 from ims_provider.model.private_image import PRIVATE_IMAGE, label_of, timeouts_of
 from ims_provider.model.schema import KEEP, REMOVE, ResourceSchema
 from ims_provider.model.tags import api_pairs, declared_tags, in_program_form
@@ -179,9 +179,7 @@ class Upkeep(ImageOperations):
         new = PRIVATE_IMAGE.set_inputs(news)
         deadline = self.clock.monotonic() + timeouts_of(new)["update"]
         ops = patch_ops(PRIVATE_IMAGE, old, new)
-        self._apply_ops(
-            LiveImage({"id": image_id, "virtual_env_type": olds.get("image_type")}), ops, deadline
-        )
+        self._apply_ops(LiveImage({"id": image_id, KIND_KEY: olds.get("image_type")}), ops, deadline)
         top_level = self._tags_are_top_level(new) and self._tags_are_top_level(old)
         if top_level:
             self._sync_tags(image_id, declared_tags(old), declared_tags(new))

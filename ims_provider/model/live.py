@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+ORIGIN_KEY = "__data_origin"  # where an image shows its source: "instance,<ecs>", "volume,<id>", "file,<url>"
+KIND_KEY = "virtual_env_type"  # FusionCompute, Ironic, IsoImage, or DataImage
 DATA_IMAGE_TYPE = "DataImage"
 LIVE_STATUSES = ("queued", "saving", "active")
 # Custom attribute (system images) and tag (data images: IMS refuses to PATCH them) that mark a tracked image.
@@ -76,11 +78,11 @@ class LiveImage:
 
     @property
     def is_data_image(self) -> bool:
-        return self.raw.get("virtual_env_type") == DATA_IMAGE_TYPE
+        return self.raw.get(KIND_KEY) == DATA_IMAGE_TYPE
 
     @property
     def origin(self) -> str | None:
-        return text(self.raw.get("__data_origin"))
+        return text(self.raw.get(ORIGIN_KEY))
 
     @property
     def owner(self) -> str | None:

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, create_model, model_validator
 
 from ims_provider.model.expected import Comparison, Expected, RequestShape
-from ims_provider.model.live import LiveImage, origin, text
+from ims_provider.model.live import KIND_KEY, ORIGIN_KEY, LiveImage, origin, text
 from ims_provider.model.rules import (
     MAX_DATA_IMAGE_TAGS,
     TAG_FORMS,
@@ -185,14 +185,14 @@ ENTRY_FIELDS: tuple[Field, ...] = (
         ResourceId,
         {VOLUME_ENTRY: REQUIRED},
         Change.REPLACE,
-        Reported("__data_origin", read=origin_id("volume")),
+        Reported(ORIGIN_KEY, read=origin_id("volume")),
     ),
     Field(
         "image_url",
         ObsUrl,
         {FILE_ENTRY: REQUIRED},
         Change.REPLACE,
-        Reported("__data_origin", read=origin_id("file")),
+        Reported(ORIGIN_KEY, read=origin_id("file")),
     ),
     Field("description", Description, ENTRY_ON, Change.REPLACE, _DESCRIPTION),
     Field(
@@ -236,7 +236,7 @@ FIELDS: tuple[Field, ...] = (
         ResourceId,
         {ECS: REQUIRED},
         Change.REPLACE,
-        Reported("__data_origin", read=origin_id("instance")),
+        Reported(ORIGIN_KEY, read=origin_id("instance")),
         rule_text="the ECS to image (it must be stopped)",
     ),
     Field(
@@ -257,7 +257,7 @@ FIELDS: tuple[Field, ...] = (
         ObsUrl,
         {OBS: REQUIRED},
         Change.REPLACE,
-        Reported("__data_origin", read=origin_id("file")),
+        Reported(ORIGIN_KEY, read=origin_id("file")),
         rule_text="`bucket:object`",
     ),
     Field(
@@ -334,7 +334,7 @@ FIELDS: tuple[Field, ...] = (
         ResourceId,
         {VOLUME: REQUIRED},
         Change.REPLACE,
-        Reported("__data_origin", read=origin_id("volume")),
+        Reported(ORIGIN_KEY, read=origin_id("volume")),
         rule_text="the data disk holding an OS",
     ),
     Field(
@@ -342,7 +342,7 @@ FIELDS: tuple[Field, ...] = (
         ImageType,
         {OBS: OPTIONAL, VOLUME: OPTIONAL},
         Change.REPLACE,
-        Reported("virtual_env_type", same=_same_type, unset=_default_type),
+        Reported(KIND_KEY, same=_same_type, unset=_default_type),
         rule_text="`ECS`, `BMS`, `FusionCompute` or `Ironic`; on O also `IsoImage` for an `.iso` file",
     ),
     Field(
@@ -461,13 +461,13 @@ OUTPUTS: tuple[Output, ...] = (
     Output("updated_at", _attribute("updated_at"), "str", "UTC timestamp from IMS"),
     Output(
         "data_origin",
-        _attribute("__data_origin"),
+        _attribute(ORIGIN_KEY),
         "str",
         "IMS `__data_origin`: `instance,<ecs>`, `volume,<volume>` or `file,<bucket:object>`",
     ),
     Output(
         "image_type",
-        _attribute("virtual_env_type"),
+        _attribute(KIND_KEY),
         "str",
         "IMS `virtual_env_type`: `FusionCompute`, `Ironic`, `DataImage`, `IsoImage`",
     ),
@@ -554,9 +554,6 @@ class CreatePath:
         if self.primary_kind is None or self.source is None:
             return None
         return origin(self.primary_kind, str(request[self.source]))
-
-
-ORIGIN = "__data_origin"  # the attribute that shows an image's source
 
 
 def entry_origin(entry: Mapping[str, Any]) -> str:
@@ -830,11 +827,13 @@ def shape_of(inputs: Mapping[str, Any]) -> RequestShape:
         assert path.entries is not None
         name = entry.get("name")
         comparisons = (Comparison(DATA_IMAGE_ENTRY, path.entries, entry), shared)
-        extras.append(Expected(str(name) if name else None, ORIGIN, entry_origin(entry), True, comparisons))
+        extras.append(
+            Expected(str(name) if name else None, ORIGIN_KEY, entry_origin(entry), True, comparisons)
+        )
     primary_origin = path.primary_origin(request)
     if primary_origin is None:
         return RequestShape(extras[0], tuple(extras[1:]))
-    primary = Expected(str(request["name"]), ORIGIN, primary_origin, False, (top,))
+    primary = Expected(str(request["name"]), ORIGIN_KEY, primary_origin, False, (top,))
     return RequestShape(primary, tuple(extras))
 
 
