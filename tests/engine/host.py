@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,17 @@ class DynamicProviderHost:
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait(timeout=10)
+
+    def line_with(self, *parts: str, within: float = 5.0) -> str:
+        """The first output line holding every part; the host's output is drained by a thread, so it is
+        given ``within`` seconds to arrive."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if all(p in line for p in parts):
+                    return line
+            time.sleep(0.05)
+        raise AssertionError(f"no host output line with {parts}: {self.lines[-5:]}")
 
     @property
     def pid(self) -> int:

@@ -31,17 +31,6 @@ def without_provider(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != "__provider"}
 
 
-def wait_for_line(host: DynamicProviderHost, *parts: str) -> str:
-    """The host's stderr is drained by a thread: give it a moment."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for line in list(host.lines):
-            if all(p in line for p in parts):
-                return line
-        time.sleep(0.05)
-    raise AssertionError(f"no host output line with {parts}: {host.lines[-5:]}")
-
-
 # --- refresh ---------------------------------------------------------------------------------------------
 
 
@@ -135,7 +124,7 @@ def test_refresh_after_a_data_image_was_deleted(
 
     assert console.delete_image(res.id)
     assert fast_host.read(res.name, res.id, outs, ins).id == ""
-    assert d0 in wait_for_line(fast_host, res.id, "no longer managed")
+    assert d0 in fast_host.line_with(res.id, "no longer managed")
 
 
 # --- get -------------------------------------------------------------------------------------------------
@@ -214,7 +203,7 @@ def test_adopt_waits_for_an_image_still_being_made(
     assert images(emu)[image_id]["status"] in ("queued", "saving")
     res = up(fast_host, "adopted", {"existing_image_id": image_id, "min_ram": 2048})
     assert res.id == image_id and res.state["status"] == "active" and res.state["min_ram"] == 2048.0
-    assert wait_for_line(fast_host, image_id, "waiting for it to become active")
+    assert fast_host.line_with(image_id, "waiting for it to become active")
 
 
 def test_adopt_refuses_what_it_cannot_manage(
@@ -280,10 +269,10 @@ def test_adopting_an_image_another_resource_made_warns(
     before = len(fast_host.lines)
     adopted = up(fast_host, "taker", {"existing_image_id": made.id})
     assert adopted.id == made.id
-    deadline = time.monotonic() + 10  # the host's stderr is read by another thread
-    while not any("marked as made by a PrivateImage" in line for line in fast_host.lines[before:]):
-        assert time.monotonic() < deadline, fast_host.lines[before:]
-        time.sleep(0.05)
+    assert (
+        fast_host.line_with("marked as made by a PrivateImage", made.id, within=10)
+        in fast_host.lines[before:]
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,14 @@ fault plans and the figures read back from the emulator's request log."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import grpc
 
 from ims_provider.client import ImsClient
 from ims_provider.config import load_config
@@ -17,6 +20,7 @@ from ims_provider.emulator.server import EmulatorServer
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.recovery import CLAIM_ATTRIBUTE, CLAIM_TAG
 from ims_provider.retry import RetryPolicy
+from tests.engine.host import DynamicProviderHost
 
 CREATE_PATH = "/v2/cloudimages/action"
 # Seeded emulator resources (ims_provider/emulator/README.md, "Seeded resources").
@@ -109,6 +113,38 @@ def create_posts(emu: EmulatorServer) -> list[dict[str, Any]]:
 def processed(entry: Mapping[str, Any]) -> bool:
     """The request reached IMS's logic and succeeded (answered 200, or processed and then dropped)."""
     return entry.get("status") == 200 or entry.get("processed_status") == 200
+
+
+def attempt(call: Callable[..., Any], *args: Any) -> Any:
+    """The call's result, or the exception it raised (for calls made on another thread)."""
+    try:
+        return call(*args)
+    except Exception as exc:
+        return exc
+
+
+def kill_mid_wait(
+    emu: EmulatorServer, config: Mapping[str, str], name: str, program: Mapping[str, Any]
+) -> str:
+    """``pulumi up`` interrupted by a second Ctrl-C while IMS runs the job: a host submits the create, starts
+    polling the job, and is killed. Returns the job's ID; the engine got no answer, so nothing is in state."""
+    first = DynamicProviderHost(config)
+    first.start()
+    inputs = first.checked(name, program)
+    outcome: list[Any] = []
+    call = threading.Thread(target=lambda: outcome.append(attempt(first.create, name, inputs)))
+    call.start()
+    wait_until(lambda: _job_polled(emu), 30, "the first host submits the job and starts waiting")
+    first.kill()
+    call.join(timeout=30)
+    assert isinstance(outcome[0], grpc.RpcError), outcome  # no answer reached the engine
+    [job] = emu.admin.state()["jobs"]
+    assert job["status"] in ("INIT", "RUNNING")  # the image is still being made
+    return str(job["job_id"])
+
+
+def _job_polled(emu: EmulatorServer) -> bool:
+    return any(e["path"].startswith("/v1/cloudimages/job/") for e in emu.admin.requests(method="GET"))
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

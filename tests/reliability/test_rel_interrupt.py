@@ -4,9 +4,6 @@ made while no state records it; the re-run with the same inputs must end with ex
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import grpc
 import pytest
 
@@ -14,11 +11,15 @@ from ims_provider.emulator.server import EmulatorServer
 from tests.engine.conftest import stack_config
 from tests.engine.host import DynamicProviderHost
 from tests.reliability.conftest import HOST_EXTRA
-from tests.reliability.support import IMAGES_PER_KIND, claim, create_posts, images, inputs_for, wait_until
-
-
-def _job_polled(emu: EmulatorServer) -> bool:
-    return any(e["path"].startswith("/v1/cloudimages/job/") for e in emu.admin.requests(method="GET"))
+from tests.reliability.support import (
+    IMAGES_PER_KIND,
+    claim,
+    create_posts,
+    images,
+    inputs_for,
+    kill_mid_wait,
+    wait_until,
+)
 
 
 @pytest.mark.parametrize("kind", ["ecs_data", "data_only"])
@@ -26,28 +27,18 @@ def test_host_killed_mid_wait_then_a_new_host_adopts_the_image(emu: EmulatorServ
     emu.admin.update_settings(job_seconds=4.0)
     name = f"killed-{kind}"
     config = stack_config(emu.url, **HOST_EXTRA)
-    first = DynamicProviderHost(config)
-    first.start()
-    inputs = first.checked(name, inputs_for(kind, name))
-    outcome: list[Any] = []
-    call = threading.Thread(target=lambda: outcome.append(_attempt(first.create, name, inputs)))
-    call.start()
-    wait_until(lambda: _job_polled(emu), 30, "the first host submits the job and starts waiting")
-    first.kill()
-    call.join(timeout=30)
-    assert isinstance(outcome[0], grpc.RpcError)  # the engine got no answer: nothing is in the state
-    [job] = emu.admin.state()["jobs"]
-    assert job["status"] in ("INIT", "RUNNING")  # the image is still being made
+    program = inputs_for(kind, name)
+    job_id = kill_mid_wait(emu, config, name, program)
 
     with DynamicProviderHost(config) as second:
-        rid, state = second.create(name, inputs)
+        rid, state = second.create(name, second.checked(name, program))
 
     live = images(emu)
     assert len(create_posts(emu)) == 1  # never submitted twice
     assert len(live) == IMAGES_PER_KIND[kind]
     assert {rid, *state["data_image_ids"]} == set(live)
     assert all(claim(emu, image) == rid for image in live.values())
-    assert all(image["job_id"] == job["job_id"] for image in emu.admin.state()["images"])
+    assert all(image["job_id"] == job_id for image in emu.admin.state()["images"])
     assert state["status"] == "active"
 
 
@@ -70,10 +61,3 @@ def test_create_deadline_passed_error_names_job_and_remedy_and_the_rerun_adopts(
     assert rid == image_id and state["image_id"] == image_id
     assert len(create_posts(emu)) == 1 and list(images(emu)) == [image_id]
     assert claim(emu, images(emu)[image_id]) == rid
-
-
-def _attempt(call: Any, *args: Any) -> Any:
-    try:
-        return call(*args)
-    except Exception as exc:
-        return exc

@@ -4,8 +4,6 @@ tracked: through the real dynamic provider host, the host killed mid-wait where 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -20,52 +18,16 @@ from tests.reliability.conftest import HOST_EXTRA
 from tests.reliability.support import (
     OBS_FILE,
     OS_VOLUME,
+    attempt,
     claim,
     client_for,
     create_posts,
     images,
+    kill_mid_wait,
     wait_until,
 )
 
 KEY_36 = "k" * 35 + "."  # 36 characters, ending in a dot
-
-
-def _job_polled(emu: EmulatorServer) -> bool:
-    return any(e["path"].startswith("/v1/cloudimages/job/") for e in emu.admin.requests(method="GET"))
-
-
-def _killed_mid_wait(emu: EmulatorServer, config: dict[str, str], name: str, program: dict[str, Any]) -> str:
-    """``pulumi up`` interrupted by a second Ctrl-C while IMS runs the job; returns the job's ID."""
-    first = DynamicProviderHost(config)
-    first.start()
-    inputs = first.checked(name, program)
-    outcome: list[Any] = []
-    call = threading.Thread(target=lambda: outcome.append(_attempt(first.create, name, inputs)))
-    call.start()
-    wait_until(lambda: _job_polled(emu), 30, "the first host submits the job and starts waiting")
-    first.kill()
-    call.join(timeout=30)
-    assert isinstance(outcome[0], grpc.RpcError)  # the engine got no answer: nothing is in the state
-    [job] = emu.admin.state()["jobs"]
-    assert job["status"] in ("INIT", "RUNNING")
-    return str(job["job_id"])
-
-
-def _attempt(call: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return call(*args)
-    except Exception as exc:
-        return exc
-
-
-def _wait_for_line(host: DynamicProviderHost, *parts: str) -> str:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for line in list(host.lines):
-            if all(p in line for p in parts):
-                return line
-        time.sleep(0.05)
-    raise AssertionError(f"no host output line with {parts}: {host.lines[-5:]}")
 
 
 def test_interrupted_import_rerun_with_other_min_disk_and_key_makes_a_new_matching_image(
@@ -75,14 +37,14 @@ def test_interrupted_import_rerun_with_other_min_disk_and_key_makes_a_new_matchi
     emu.admin.update_settings(job_seconds=4.0)
     config = stack_config(emu.url, **HOST_EXTRA)
     program = {"name": "imported", "image_url": OBS_FILE, "min_disk": 40}
-    _killed_mid_wait(emu, config, "imported", program)
+    kill_mid_wait(emu, config, "imported", program)
     [earlier] = images(emu)
 
     changed = {**program, "min_disk": 100, "cmk_id": "kms-key-0001"}
     with DynamicProviderHost(config) as second:
         inputs = second.checked("imported", changed)
         rid, state = second.create("imported", inputs)
-        warning = _wait_for_line(second, "warning", earlier)
+        warning = second.line_with("warning", earlier)
 
     assert rid != earlier and len(create_posts(emu)) == 2
     made = images(emu)[rid]
@@ -117,13 +79,13 @@ def test_an_earlier_image_that_differs_in_a_creation_input_is_not_adopted(
     emu.admin.update_settings(job_seconds=4.0)
     config = stack_config(emu.url, **HOST_EXTRA)
     program: dict[str, Any] = {"name": f"diff-{attribute}", "image_url": OBS_FILE, "min_disk": 40}
-    _killed_mid_wait(emu, config, program["name"], {**program, attribute: earlier})
+    kill_mid_wait(emu, config, program["name"], {**program, attribute: earlier})
     [first] = images(emu)
     if now is not None:
         program[attribute] = now
     with DynamicProviderHost(config) as second:
         rid, _ = second.create(program["name"], second.checked(program["name"], program))
-        _wait_for_line(second, "warning", first, attribute)
+        second.line_with("warning", first, attribute)
     assert rid != first and len(create_posts(emu)) == 2
 
 
@@ -133,7 +95,7 @@ def test_dotted_chinese_and_36_character_tag_keys_survive_an_interruption(emu: E
     config = stack_config(emu.url, **HOST_EXTRA)
     tags = {"app.tier": "web.front", "环境": "生产", KEY_36: "v"}
     program = {"name": "tagged", "image_url": OBS_FILE, "min_disk": 40, "image_tags": tags}
-    job_id = _killed_mid_wait(emu, config, "tagged", program)
+    job_id = kill_mid_wait(emu, config, "tagged", program)
 
     with DynamicProviderHost(config) as second:
         rid, state = second.create("tagged", second.checked("tagged", program))
@@ -185,7 +147,7 @@ def test_a_job_whose_data_image_cannot_be_found_fails_and_cleans_up(emu: Emulato
     with DynamicProviderHost(config) as host:
         inputs = host.checked("lost", program)
         outcome: list[Any] = []
-        call = threading.Thread(target=lambda: outcome.append(_attempt(host.create, "lost", inputs)))
+        call = threading.Thread(target=lambda: outcome.append(attempt(host.create, "lost", inputs)))
         call.start()
         wait_until(lambda: len(images(emu)) == 2, 30, "the job made its images")
         [data_id] = [i for i, img in images(emu).items() if img["virtual_env_type"] == "DataImage"]
