@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any
@@ -24,15 +25,17 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from .config import ProviderConfig
-from .errors import AmbiguousRequestError, ConfigError, ImsApiError, ImsProviderError
+from .errors import AmbiguousRequestError, ConfigError, ImsApiError, ImsConnectionError, ImsProviderError
 from .redact import Redactor
 from .retry import (
+    POLICY,
+    ErrorClass,
     Outcome,
     RetryPolicy,
     classify_exception,
     classify_response,
+    outcome,
     parse_retry_after,
-    untrusted_certificate,
 )
 
 __all__ = [
@@ -58,24 +61,6 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree that is not installed
     _VERSION = "0"
 USER_AGENT = f"ims-provider/{_VERSION} python-requests/{requests.__version__}"
-
-
-class ImsConnectionError(ImsProviderError, requests.exceptions.ConnectionError):
-    """IMS could not be reached (connection, TLS or timeout failure), after any safe retries.
-
-    Also a ``requests.ConnectionError`` so code that treats transport errors as transient keeps
-    working; ``retryable`` is False for failures that waiting will not fix (e.g. a bad certificate).
-    The original exception is not chained: it holds the prepared request, headers and all.
-    """
-
-    def __init__(self, method: str, path: str, cause: str, attempts: int, *, retryable: bool = True) -> None:
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
-        super().__init__(f"{method} {path}: could not reach IMS{tries}: {cause}")
-        self.method = method
-        self.path = path
-        self.cause = cause
-        self.attempts = attempts
-        self.retryable = retryable
 
 
 class InsecureTLSWarning(UserWarning):
@@ -220,6 +205,11 @@ class ImsClient:
 
     def __repr__(self) -> str:
         return f"ImsClient(endpoint={self._endpoint!r}, region={self.config.region!r})"
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The backoff this client uses, for callers that apply the rest of the policy (create)."""
+        return self._retry
 
     def close(self) -> None:
         self._session.close()
@@ -457,6 +447,7 @@ class ImsClient:
             headers["Content-Type"] = JSON_UTF8
         start = self._clock()
         attempt = 0
+        failed: Counter[ErrorClass] = Counter()  # a class's own limit counts only its own failures
         while True:
             attempt += 1
             sent_at = self._clock()
@@ -475,36 +466,48 @@ class ImsClient:
             except requests.RequestException as exc:
                 cause = self._redactor.text(_truncate(_describe_exception(exc), 600))
                 self._debug("%s %s attempt %d failed: %s", method, path, attempt, cause)
-                outcome = classify_exception(exc, idempotent=idempotent)
-                if outcome is Outcome.AMBIGUOUS:
+                error_class = classify_exception(exc)
+                failed[error_class] += 1
+                decision = outcome(error_class, idempotent=idempotent)
+                if decision is Outcome.AMBIGUOUS:
                     raise AmbiguousRequestError(method, path, cause) from None
-                if outcome is Outcome.RETRY:
-                    wait = self._retry.next_delay(attempt, self._clock() - start)
+                if decision is Outcome.RETRY:
+                    handling = POLICY[error_class]
+                    wait = self._retry.next_delay(
+                        attempt, self._clock() - start, handling=handling, of_class=failed[error_class]
+                    )
                     if wait is not None:
                         log.info("%s %s: %s; retrying in %.1fs", method, path, type(exc).__name__, wait)
                         self._sleep(wait)
                         continue
-                retryable = outcome is Outcome.RETRY
-                if untrusted_certificate(exc):
+                if error_class is ErrorClass.UNTRUSTED:
                     cause = f"{cause} ({CA_HINT})"
-                raise ImsConnectionError(method, path, cause, attempt, retryable=retryable) from None
+                raise ImsConnectionError(
+                    method, path, cause, attempt, retryable=POLICY[error_class].wait_outlives
+                ) from None
             self._log_exchange(resp, attempt, self._clock() - sent_at)
             if 200 <= resp.status_code < 300:
                 return resp
             error = error_from_response(resp, method=method, path=path, redactor=self._redactor)
-            outcome = classify_response(resp.status_code, error.code, idempotent=idempotent)
-            if outcome is Outcome.AMBIGUOUS:
+            error_class = classify_response(resp.status_code, error.code, path)
+            failed[error_class] += 1
+            decision = outcome(error_class, idempotent=idempotent)
+            if decision is Outcome.AMBIGUOUS:
                 raise AmbiguousRequestError(
                     method, path, f"HTTP {error.status} {error.code}: {error.message}"
                 ) from None
-            if outcome is Outcome.RETRY:
-                wait = self._retry.next_delay(attempt, self._clock() - start, error.retry_after)
+            if decision is Outcome.RETRY:
+                handling = POLICY[error_class]
+                wait = self._retry.next_delay(
+                    attempt, self._clock() - start, error.retry_after, handling, of_class=failed[error_class]
+                )
                 if wait is not None:
                     log.info(
                         "%s %s: HTTP %d %s; retrying in %.1fs", method, path, error.status, error.code, wait
                     )
                     self._sleep(wait)
                     continue
+            error.attempts = attempt
             raise error
 
     def _debug(self, msg: str, *args: object) -> None:

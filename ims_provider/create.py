@@ -22,6 +22,7 @@ from ims_provider.errors import (
     ImsProviderError,
     IncompleteJobError,
     JobFailedError,
+    JobNotFoundError,
     WaitTimeoutError,
 )
 from ims_provider.jobs import JOB_DONE, failed_sub_jobs, job_image_ids
@@ -30,6 +31,8 @@ from ims_provider.model.live import LiveImage, timestamp
 from ims_provider.model.private_image import build_body, label_of, shape_of, timeouts_of
 from ims_provider.operations import ACTIVE, JOB, ImageOperations, ImageRecord, is_transient
 from ims_provider.progress import ProgressReporter
+from ims_provider.retry import POLICY, ErrorClass, error_class_of
+from ims_provider.turns import TURNS
 from ims_provider.waiter import Clock, Outcome, PollEvent
 
 __all__ = ["DEFAULT_RECOVERY_GRACE", "RERUN_HINT", "Creation"]
@@ -41,6 +44,8 @@ MAX_AMBIGUOUS_CREATES = 10  # unanswered create requests before giving up (each 
 LISTING_GRACE = 30.0
 DISCARD_WAIT = 120.0  # at least this long to let a failed job's image settle so it can be deleted
 JOB_WINDOW_SLACK = 60.0  # an image of a job may be stamped a little outside the job's begin and end
+# IMS makes one image of an ECS or disk at a time (IMG.0010, IMG.0139): submit again after 5 s, up to 60 s.
+BUSY_FIRST, BUSY_FACTOR, BUSY_CAP = 5.0, 1.5, 60.0
 
 RERUN_HINT = (
     "Run `pulumi up` again with the same inputs: the provider finds that image and adopts it instead of "
@@ -80,13 +85,18 @@ class Creation(ImageOperations):
         reporter = self._reporter(label)
         body = build_body(inputs)
         shape = shape_of(inputs)
-        with recovery.exclusive(shape, deadline - self.clock.monotonic()) as acquired:
+
+        def waiting(key: str, holder: str) -> None:
+            reporter.note(_waiting_for(key, holder))
+
+        with TURNS.taken(shape.keys, label, deadline - self.clock.monotonic(), waiting) as acquired:
             if not acquired:
                 raise WaitTimeoutError(
-                    f"another create of the {shape.primary.describe()} in this deployment to finish",
+                    f"another create in this deployment that makes an image of the same source "
+                    f"({', '.join(shape.sources) or shape.primary.describe()}) to finish",
                     self.clock.monotonic() - start,
-                    hint="Two resources that make images with the same name from the same source are created "
-                    "one after the other. Raise timeouts.create, or give the images different names.",
+                    hint="Creates of one ECS or disk, and of images with the same name from the same source, "
+                    "run one after the other. Raise timeouts.create.",
                 )
             job_id, images = self._make(body, shape, deadline, reporter, label)
             primary, extras = images[0], images[1:]
@@ -116,7 +126,8 @@ class Creation(ImageOperations):
         abandoned: list[str] = []  # images of earlier attempts that failed (already discarded)
         warned: set[str] = set()
         look_until: float | None = None
-        ambiguous = 0
+        ambiguous = busy = faults = 0
+        first_fault: float | None = None
         while True:
             search = self._find_earlier(shape, abandoned, deadline)
             for leftover in search.leftovers:
@@ -140,8 +151,8 @@ class Creation(ImageOperations):
                 raise WaitTimeoutError(
                     f"IMS to take the create request for the {shape.primary.describe()}",
                     reporter.elapsed(),
-                    hint=f"{ambiguous} request(s) went unanswered and no image they might have made was "
-                    "found. " + RERUN_HINT,
+                    hint=f"{ambiguous} request(s) went unanswered, {busy} found the source busy, and no "
+                    "image they might have made was found. " + RERUN_HINT,
                 )
             try:
                 job_id = self.client.create_image(body)
@@ -159,6 +170,39 @@ class Creation(ImageOperations):
                 )
                 look_until = min(self.clock.monotonic() + self.recovery_grace, deadline)
                 continue
+            except ImsApiError as exc:
+                error_class = error_class_of(exc)
+                if error_class is ErrorClass.BUSY:
+                    busy += 1
+                    delay = min(BUSY_FIRST * BUSY_FACTOR ** (busy - 1), BUSY_CAP, max(deadline - now, 0.0))
+                    reporter.note(
+                        f"IMS is making another image of {', '.join(shape.sources) or 'this source'} "
+                        f"({exc.code}: one image of an ECS or disk at a time); submitting again in "
+                        f"{delay:.0f}s"
+                    )
+                    self.clock.sleep(delay)
+                    continue
+                if error_class is ErrorClass.IMS_FAULT:
+                    faults += 1
+                    first_fault = now if first_fault is None else first_fault
+                    handling = POLICY[ErrorClass.IMS_FAULT]
+                    pause = self.client.retry_policy.next_delay(
+                        faults, now - first_fault, exc.retry_after, handling
+                    )
+                    if pause is None or now + pause >= deadline:
+                        raise ImsApiError(
+                            exc.status,
+                            exc.code,
+                            f"{exc.message} (IMS's own error, the same for {faults} create requests in "
+                            f"{now - first_fault:.0f}s; no image of this request was made)",
+                            method=exc.method,
+                            path=exc.path,
+                            request_id=exc.request_id,
+                        ) from None
+                    reporter.note(f"IMS answered HTTP {exc.status} {exc.code}; trying again in {pause:.1f}s")
+                    self.clock.sleep(pause)
+                    continue
+                raise
             reporter.note(f"submitted IMS job {job_id}")
             return job_id, self._await_job(job_id, shape, deadline, reporter)
 
@@ -301,15 +345,29 @@ class Creation(ImageOperations):
         self, job_id: str, deadline: float, reporter: ProgressReporter, seen: list[str] | None = None
     ) -> dict[str, Any]:
         known = seen if seen is not None else []
+        submitted = self.clock.monotonic()
 
         def observe(event: PollEvent[dict[str, Any]]) -> None:
             if isinstance(event.value, Mapping):
                 known.extend(i for i in job_image_ids(event.value) if i not in known)
             reporter(event)
 
+        def fetch() -> dict[str, Any]:
+            """The job; for ``recovery_grace`` after submit, a job IMS does not know yet counts as starting
+            (an accepted job may be listed late), after that it is an error that says to run ``up`` again."""
+            try:
+                return self.client.get_job(job_id)
+            except ImsApiError as exc:
+                if error_class_of(exc) is not ErrorClass.JOB_NOT_FOUND:
+                    raise
+                waited = self.clock.monotonic() - submitted
+                if waited < self.recovery_grace:
+                    return {"job_id": job_id, "status": "INIT"}
+                raise JobNotFoundError(job_id, waited) from None
+
         what = f"IMS job {job_id}"
         try:
-            return self._wait(self.job_spec, lambda: self.client.get_job(job_id), deadline, what, observe)
+            return self._wait(self.job_spec, fetch, deadline, what, observe)
         except WaitTimeoutError as exc:
             images = f" (image {', '.join(known)})" if known else " (no image ID reported yet)"
             detail = str(exc).partition(f"waiting for {what}. ")[2]
@@ -363,6 +421,14 @@ class Creation(ImageOperations):
         if image is None or image.gone:
             return False
         return self.client.delete_image(image_id)
+
+
+def _waiting_for(key: str, holder: str) -> str:
+    """The progress line of a create that waits for another create of this deployment."""
+    who = holder or "another resource"
+    if "\x00" in key:  # an image key: same name, source and kind
+        return f"waiting for {who}, which makes an image of the same name from the same source, to finish"
+    return f"waiting for {who}'s image of {key} to finish (IMS makes one image of an ECS or disk at a time)"
 
 
 def _assign(shape: RequestShape, images: Sequence[LiveImage]) -> list[LiveImage | None]:

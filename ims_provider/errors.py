@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 
 class ImsProviderError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -38,6 +40,7 @@ class ImsApiError(ImsProviderError):
         self.path = path
         self.request_id = request_id
         self.retry_after = retry_after
+        self.attempts = 1  # how many times the call was sent before this answer was final
         where = f"{method} {path}: " if method else ""
         rid = f" (request id {request_id})" if request_id else ""
         super().__init__(f"{where}HTTP {status} {code}: {message}{rid}")
@@ -125,6 +128,19 @@ class IncompleteJobError(ImsProviderError):
         super().__init__("; ".join(parts))
 
 
+class JobNotFoundError(ImsProviderError):
+    """IMS accepted a create as a job, but its job APIs do not know the job: the image may still be made."""
+
+    def __init__(self, job_id: str, waited: float) -> None:
+        self.job_id = job_id
+        self.waited = waited
+        super().__init__(
+            f"IMS accepted the create request as job {job_id}, but neither job API has known that job "
+            f"for {waited:.0f}s (404). IMS may still make the image. Run `pulumi up` again with the same "
+            "inputs: the provider finds that image and adopts it instead of creating another one."
+        )
+
+
 class WaitTimeoutError(ImsProviderError):
     """A wait ran past its deadline."""
 
@@ -134,3 +150,21 @@ class WaitTimeoutError(ImsProviderError):
         self.last = last
         msg = f"timed out after {elapsed:.0f}s waiting for {what}"
         super().__init__(f"{msg}. {hint}" if hint else msg)
+
+
+class ImsConnectionError(ImsProviderError, requests.exceptions.ConnectionError):
+    """IMS could not be reached (connection, TLS or timeout failure), after any safe retries.
+
+    Also a ``requests.ConnectionError`` so code that treats transport errors as transient keeps
+    working; ``retryable`` is False for failures that waiting will not fix (e.g. a bad certificate).
+    The original exception is not chained: it holds the prepared request, headers and all.
+    """
+
+    def __init__(self, method: str, path: str, cause: str, attempts: int, *, retryable: bool = True) -> None:
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        super().__init__(f"{method} {path}: could not reach IMS{tries}: {cause}")
+        self.method = method
+        self.path = path
+        self.cause = cause
+        self.attempts = attempts
+        self.retryable = retryable

@@ -11,15 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import requests
-
 from ims_provider import recovery
-from ims_provider.client import ImsClient, ImsConnectionError
-from ims_provider.errors import AmbiguousRequestError, ImsApiError, ImsProviderError
+from ims_provider.client import ImsClient
+from ims_provider.errors import ImsProviderError
 from ims_provider.jobs import IMAGE_ACTIVE, IMAGE_GONE, JOB_DONE
 from ims_provider.model.live import LiveImage
 from ims_provider.model.private_image import DATA, PRIVATE_IMAGE, detect_path
 from ims_provider.progress import ProgressReporter
+from ims_provider.retry import outlives_waits
 from ims_provider.waiter import Clock, PollEvent, WaitSpec, wait
 
 __all__ = ["ACTIVE", "GONE", "JOB", "ImageOperations", "ImageRecord", "is_transient"]
@@ -27,14 +26,7 @@ __all__ = ["ACTIVE", "GONE", "JOB", "ImageOperations", "ImageRecord", "is_transi
 T = TypeVar("T")
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Errors that must not end a wait before its deadline: throttling, 5xx, dropped connections."""
-    if isinstance(exc, ImsApiError):
-        return exc.status == 429 or exc.status >= 500 or exc.code == "IMG.0060"
-    if isinstance(exc, ImsConnectionError):
-        return exc.retryable  # a certificate IMS does not trust will not heal by waiting
-    return isinstance(exc, requests.RequestException | AmbiguousRequestError)
-
+is_transient = outlives_waits  # errors a wait outlives until its deadline: ims_provider.retry.POLICY says
 
 JOB = JOB_DONE.with_transient(is_transient)
 ACTIVE = IMAGE_ACTIVE.with_transient(is_transient)

@@ -17,10 +17,7 @@ are never adopted, so two resources with identical inputs still get two images.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ims_provider.client import ImsClient
@@ -38,7 +35,6 @@ __all__ = [
     "Leftover",
     "Search",
     "claim_images",
-    "exclusive",
     "find_earlier",
     "look_up",
     "matching",
@@ -224,49 +220,3 @@ def _candidates_for_sibling(client: ImsClient, expected: Expected, primary: Live
         if image.claim in (None, primary.id) and not expected.differences(image):
             found.append(image)
     return found
-
-
-# --- one create per image key at a time --------------------------------------------------------------
-
-
-class _KeyedLocks:
-    """Per-key locks that disappear when nobody holds or waits for them."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
-
-    @contextmanager
-    def hold(self, key: str, timeout: float) -> Iterator[bool]:
-        with self._guard:
-            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
-            users[0] += 1
-        try:
-            acquired = lock.acquire(timeout=max(timeout, 0.0))
-            try:
-                yield acquired
-            finally:
-                if acquired:
-                    lock.release()
-        finally:
-            with self._guard:
-                users[0] -= 1
-                if users[0] == 0:
-                    del self._locks[key]
-
-
-_LOCKS = _KeyedLocks()
-
-
-@contextmanager
-def exclusive(shape: RequestShape, timeout: float) -> Iterator[bool]:
-    """Serialise creates that expect an image of the same key (primary or data image) in this process (the
-    host runs several at once): otherwise one could adopt an image another has just submitted. Locks are taken
-    in sorted order, so two requests never wait for each other. Yields False if they were not had in time."""
-    deadline = time.monotonic() + max(timeout, 0.0)
-    with ExitStack() as held:
-        for key in shape.keys:
-            if not held.enter_context(_LOCKS.hold(key, deadline - time.monotonic())):
-                yield False
-                return
-        yield True

@@ -1,16 +1,18 @@
-"""What to retry, and how long to wait: capped exponential backoff with full jitter.
+"""Errors classed once, and one policy per class: what is retried, how often, and what create does.
 
-The key distinction is whether a failed request may have been processed. Idempotent calls (GET,
-DELETE, PUT and the calls the client marks idempotent) are simply re-sent. The create call is not
-idempotent (a second POST makes a second image), so it is re-sent only when the failure proves the
-request never reached IMS (no connection was made, or the gateway throttled it); any other failure
-is reported as ambiguous instead of being guessed at.
+Every failed call is put in one :class:`ErrorClass` by :func:`classify_response` or
+:func:`classify_exception`, and :data:`POLICY` says what happens to that class: whether the client sends the
+call again (and for how many attempts and seconds), what a create does (the create is not idempotent: a second
+POST makes a second image, so it is re-sent only when IMS provably did no work), and whether a wait carries on
+through it. The client, the waits, the create and the README's retry table all read :data:`POLICY`; nothing
+else decides.
 """
 
 from __future__ import annotations
 
 import enum
 import random
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -21,16 +23,23 @@ from email.utils import parsedate_to_datetime
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from ims_provider.errors import AmbiguousRequestError, ImsApiError, ImsConnectionError
+
 __all__ = [
+    "BUSY_CODES",
     "FLOW_CONTROL_CODES",
     "NO_RETRY",
-    "RETRYABLE_5XX",
+    "POLICY",
     "THROTTLING_CODES",
+    "ErrorClass",
+    "Handling",
     "Outcome",
     "RetryPolicy",
     "classify_exception",
     "classify_response",
-    "is_throttling",
+    "error_class_of",
+    "outcome",
+    "outlives_waits",
     "parse_retry_after",
     "untrusted_certificate",
 ]
@@ -38,30 +47,135 @@ __all__ = [
 THROTTLING_CODES = frozenset({"APIGW.0308", "APIG.0308"})
 # IMS job flow control: "job count over the flow-control limit, retry later" (HTTP 400).
 FLOW_CONTROL_CODES = frozenset({"IMG.0060"})
-RETRYABLE_5XX = frozenset({500, 502, 503, 504})
+# The source is being imaged: the ECS has in-progress tasks, or another disk of the VM is being imaged.
+BUSY_CODES = frozenset({"IMG.0010", "IMG.0139"})
+UNAVAILABLE_5XX = frozenset({500, 502, 503, 504})
+_JOB_PATH = re.compile(r"^/v1/(cloudimages/job|[^/]+/jobs)/[^/]+$")
 _MAX_EXPONENT = 62
+NOT_APPLICABLE = "\u2013"  # the README table's dash
+
+
+class ErrorClass(str, enum.Enum):
+    THROTTLED = "throttled"
+    NOT_SENT = "not sent"
+    UNAVAILABLE = "unavailable"
+    IMS_FAULT = "IMS error"
+    BUSY = "source busy"
+    JOB_NOT_FOUND = "job not found"
+    UNTRUSTED = "untrusted certificate"
+    CLIENT = "client error"
+
+
+@dataclass(frozen=True)
+class Handling:
+    """The policy of one class. ``attempts``/``budget`` bound the client's re-sends (None: the client's
+    :class:`RetryPolicy` limits); ``retried``: idempotent calls are re-sent; ``create_resent``: a create is
+    re-sent by the client (IMS provably did no work); ``create_ambiguous``: a create's outcome is unknown, so
+    the create searches for its image before it sends again; ``wait_outlives``: a poll loop carries on through
+    it until its deadline."""
+
+    failure: str  # the README's words for it
+    calls: str
+    create: str
+    waits: str
+    retried: bool = False
+    create_resent: bool = False
+    create_ambiguous: bool = False
+    wait_outlives: bool = False
+    attempts: int | None = None
+    budget: float | None = None
+
+
+POLICY: dict[ErrorClass, Handling] = {
+    ErrorClass.THROTTLED: Handling(
+        "throttled: 429 (`APIGW.0308`, `APIG.0308`), `IMG.0060` job flow control",
+        "retried with backoff, never sooner than `Retry-After`",
+        "re-sent (the gateway refused it before any work)",
+        "carried on until the deadline",
+        retried=True,
+        create_resent=True,
+        wait_outlives=True,
+    ),
+    ErrorClass.NOT_SENT: Handling(
+        "never sent: connection refused, DNS failure, connect timeout",
+        "retried",
+        "re-sent (the request provably never reached IMS)",
+        "carried on until the deadline",
+        retried=True,
+        create_resent=True,
+        wait_outlives=True,
+    ),
+    ErrorClass.UNAVAILABLE: Handling(
+        "unavailable: 500/502/503/504 with no IMS error code (no body, or a gateway's), connection reset "
+        "after sending, read timeout",
+        "retried",
+        "not re-sent blindly: IMS is searched for the image the request may have made for "
+        "`ims:recoveryGrace` (60 s), then it is sent again (at most 10 sends)",
+        "carried on until the deadline",
+        retried=True,
+        create_ambiguous=True,
+        wait_outlives=True,
+    ),
+    ErrorClass.IMS_FAULT: Handling(
+        "IMS's own error: a 5xx that carries an IMS error code (e.g. 500 `IMG.0061`)",
+        "retried, at most 3 attempts within 60 s, then the error as IMS gave it",
+        "sent again after a search for its image, at most 3 sends within 60 s, then the error as IMS gave it",
+        "the error ends the wait",
+        retried=True,
+        attempts=3,
+        budget=60.0,
+    ),
+    ErrorClass.BUSY: Handling(
+        "source busy: `IMG.0010` (the ECS has an image job running), `IMG.0139` (another disk of the VM is "
+        "being imaged)",
+        "not retried",
+        "waits and re-submits with backoff (5 s, growing to 60 s) until `timeouts.create`",
+        NOT_APPLICABLE,
+    ),
+    ErrorClass.JOB_NOT_FOUND: Handling(
+        "job not found: 404 (`IMG.0086`) from the job APIs",
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        "tolerated for `ims:recoveryGrace` (60 s) after the job was submitted, then an error naming the job "
+        "that says the image may still be made and that `pulumi up` again adopts it",
+    ),
+    ErrorClass.UNTRUSTED: Handling(
+        "TLS certificate not trusted",
+        "never retried: fails at once, naming `ims:caBundle`",
+        "the same",
+        "the error ends the wait",
+    ),
+    ErrorClass.CLIENT: Handling(
+        "any other 4xx (and 501)",
+        "never retried",
+        "never retried",
+        "the error ends the wait",
+    ),
+}
 
 
 class Outcome(enum.Enum):
-    """What the caller should do with a failed attempt."""
+    """What the client does with one failed attempt."""
 
     RETRY = "retry"  # safe to send again
-    RAISE = "raise"  # final; report the error as it is
+    RAISE = "raise"  # final for this call; the caller (create, a wait) applies the rest of the policy
     AMBIGUOUS = "ambiguous"  # a non-idempotent request may or may not have been processed
 
 
-def is_throttling(status: int, code: str | None) -> bool:
-    """Gateway rate limiting (any 429) or IMS job flow control (``IMG.0060``)."""
-    return status == 429 or (code or "") in THROTTLING_CODES or (code or "") in FLOW_CONTROL_CODES
-
-
-def classify_response(status: int, code: str | None, *, idempotent: bool) -> Outcome:
-    """Decide on an error response. Throttling was rejected before any work, so any method retries."""
-    if is_throttling(status, code):
-        return Outcome.RETRY
-    if status in RETRYABLE_5XX:
-        return Outcome.RETRY if idempotent else Outcome.AMBIGUOUS
-    return Outcome.RAISE
+def classify_response(status: int, code: str | None, path: str = "") -> ErrorClass:
+    """The class of an error answer (``code`` is IMS's or the gateway's error code, or the status)."""
+    code = code or ""
+    if status == 429 or code in THROTTLING_CODES or code in FLOW_CONTROL_CODES:
+        return ErrorClass.THROTTLED
+    if code in BUSY_CODES:
+        return ErrorClass.BUSY
+    if status == 404 and _JOB_PATH.match(path.partition("?")[0]):
+        return ErrorClass.JOB_NOT_FOUND
+    if status >= 500 and code.startswith("IMG."):
+        return ErrorClass.IMS_FAULT
+    if status in UNAVAILABLE_5XX:
+        return ErrorClass.UNAVAILABLE
+    return ErrorClass.CLIENT
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -97,12 +211,12 @@ def untrusted_certificate(exc: BaseException) -> bool:
     return any(isinstance(e, ssl.SSLCertVerificationError) for e in _causes(exc))
 
 
-def classify_exception(exc: BaseException, *, idempotent: bool) -> Outcome:
-    """Decide on a transport failure (``requests`` exception)."""
+def classify_exception(exc: BaseException) -> ErrorClass:
+    """The class of a transport failure (a ``requests`` exception)."""
     if _never_sent(exc):
-        return Outcome.RETRY
+        return ErrorClass.NOT_SENT
     if isinstance(exc, requests.exceptions.SSLError) and untrusted_certificate(exc):
-        return Outcome.RAISE  # a certificate problem does not heal by retrying
+        return ErrorClass.UNTRUSTED  # a certificate problem does not heal by retrying
     transient = (
         requests.exceptions.ConnectionError,
         requests.exceptions.Timeout,
@@ -110,8 +224,36 @@ def classify_exception(exc: BaseException, *, idempotent: bool) -> Outcome:
         requests.exceptions.ContentDecodingError,
     )
     if isinstance(exc, transient):
-        return Outcome.RETRY if idempotent else Outcome.AMBIGUOUS
-    return Outcome.RAISE
+        return ErrorClass.UNAVAILABLE
+    return ErrorClass.CLIENT
+
+
+def error_class_of(exc: BaseException) -> ErrorClass:
+    """The class of an error a call raised (after the client applied its part of the policy)."""
+    if isinstance(exc, ImsApiError):
+        return classify_response(exc.status, exc.code, exc.path)
+    if isinstance(exc, AmbiguousRequestError):
+        return ErrorClass.UNAVAILABLE
+    if isinstance(exc, ImsConnectionError):
+        return ErrorClass.UNAVAILABLE if exc.retryable else ErrorClass.UNTRUSTED
+    if isinstance(exc, requests.RequestException):
+        return classify_exception(exc)
+    return ErrorClass.CLIENT
+
+
+def outlives_waits(exc: BaseException) -> bool:
+    """Whether a poll loop carries on through this error until its deadline."""
+    return POLICY[error_class_of(exc)].wait_outlives
+
+
+def outcome(error_class: ErrorClass, *, idempotent: bool) -> Outcome:
+    """What the client does with a failed attempt of this class."""
+    handling = POLICY[error_class]
+    if not idempotent:
+        if handling.create_resent:
+            return Outcome.RETRY
+        return Outcome.AMBIGUOUS if handling.create_ambiguous else Outcome.RAISE
+    return Outcome.RETRY if handling.retried else Outcome.RAISE
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -136,7 +278,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Attempts, backoff and the overall time budget for one client call.
+    """Backoff, and the attempts and time budget of one client call (a class's own limits are lower).
 
     Delay before retry *n* is uniform in ``[0, min(cap, base * 2**(n-1))]`` (full jitter, so many
     workers throttled together spread out), and never above ``cap`` unless the server sent a longer
@@ -169,12 +311,29 @@ class RetryPolicy:
             wait = max(wait, retry_after)
         return max(wait, 0.0)
 
-    def next_delay(self, attempts: int, elapsed: float, retry_after: float | None = None) -> float | None:
-        """Seconds to sleep after ``attempts`` failed attempts, or None to give up."""
+    def next_delay(
+        self,
+        attempts: int,
+        elapsed: float,
+        retry_after: float | None = None,
+        handling: Handling | None = None,
+        *,
+        of_class: int | None = None,
+    ) -> float | None:
+        """Seconds to sleep after ``attempts`` failed attempts, or None to give up. ``handling`` may bound a
+        class lower than this policy does: ``of_class`` of the attempts failed in that class (all of them
+        when not given), and its budget counts from the first attempt too."""
         if attempts >= self.max_attempts:
             return None
+        budget = self.budget
+        if handling is not None:
+            failed = attempts if of_class is None else of_class
+            if handling.attempts is not None and failed >= handling.attempts:
+                return None
+            if handling.budget is not None:
+                budget = min(budget, handling.budget)
         wait = self.delay(attempts, retry_after)
-        if elapsed + wait > self.budget:
+        if elapsed + wait > budget:
             return None
         return wait
 

@@ -122,7 +122,11 @@ class EmulatorApp:
             self.backend.log.complete(entry, fault=action.id, dropped="before", duration_ms=self._ms(started))
             return Response(b"", status=500)
         if action is not None and action.kind == "status":
-            response = json_response(action.response_body(request_id), action.status, action.headers)
+            payload = action.response_body(request_id)
+            if payload is None:
+                response = Response(b"", status=action.status, headers=action.headers)
+            else:
+                response = json_response(payload, action.status, action.headers)
         elif too_large:
             response = self._gateway_error(
                 GatewayError(413, "APIGW.0201", "Request entity too large"), request_id

@@ -31,7 +31,11 @@ _DEFAULT_MESSAGES = {
         "The throttling threshold has been reached: policy user over ratelimit,limit:10,time:1 second",
     ),
     500: ("IMG.0061", "Unknown system error."),
-    503: ("IMG.0061", "The service is temporarily unavailable."),
+    # What the gateway says when IMS behind it does not answer (APIG's "Backend unavailable" / "Backend
+    # timeout"); a 503 from a load balancer carries no body at all.
+    502: ("APIG.0202", "Backend unavailable."),
+    504: ("APIG.0203", "Backend timeout."),
+    503: ("", ""),
 }
 
 
@@ -63,10 +67,13 @@ class Fault:
         return self.probability is None or self._rng.random() < self.probability
 
     def response_body(self, request_id: str) -> Any:
-        """The body to answer with: the configured one, or a realistic default for the status."""
+        """The body to answer with: the configured one, or a realistic default for the status (None: an
+        empty body)."""
         if self.body is not None:
             return self.body
         code, message = _DEFAULT_MESSAGES.get(self.status, ("IMG.0061", "Injected fault."))
+        if not (code or self.error_code):
+            return None
         code = self.error_code or code
         message = self.fail_reason or message
         if code.startswith("APIG"):

@@ -1,4 +1,4 @@
-"""The README's reference tables, written from the model so that the two cannot disagree.
+"""The README's reference tables, written from the model and the retry policy so they cannot disagree.
 
 ``python -m ims_provider.model.docs`` prints them; a test checks that README.md holds each one verbatim.
 """
@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from ims_provider.model.private_image import PATHS, PRIVATE_IMAGE
 from ims_provider.model.schema import DERIVED, TAG_API, Change, Field, ResourceSchema
+from ims_provider.retry import POLICY
 
 _CHANGE = {Change.UPDATE: "update", Change.REPLACE: "replace", Change.NONE: "none"}
 
@@ -90,6 +91,19 @@ def _join(groups: Mapping[str, list[str]]) -> str:
     return ", ".join(parts)
 
 
+def retry_table() -> str:
+    """The error classes and what is done with each: :data:`ims_provider.retry.POLICY`, verbatim."""
+    header = [
+        "Failure",
+        "GET, DELETE, PATCH, tag calls",
+        "Create (`POST /v2/cloudimages/action`)",
+        "While waiting",
+    ]
+    rows = ["| " + " | ".join(header) + " |", "|---|---|---|---|"]
+    rows += [f"| {h.failure} | {h.calls} | {h.create} | {h.waits} |" for h in POLICY.values()]
+    return "\n".join(rows)
+
+
 LETTERS = {name: path.letter for name, path in PATHS.items()}
 
 
@@ -99,6 +113,8 @@ def main() -> None:
     print(output_table(PRIVATE_IMAGE))
     print()
     print(recovery_rules(PRIVATE_IMAGE))
+    print()
+    print(retry_table())
 
 
 if __name__ == "__main__":

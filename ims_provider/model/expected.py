@@ -85,6 +85,7 @@ class RequestShape:
 
     primary: Expected
     extras: tuple[Expected, ...]
+    sources: tuple[str, ...] = ()  # what IMS images one job at a time: "ECS <id>", "disk <id>"
 
     @property
     def all(self) -> tuple[Expected, ...]:
@@ -92,5 +93,6 @@ class RequestShape:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        """Every image key of the request, sorted, so that locks on them are always taken in one order."""
-        return tuple(sorted({e.key for e in self.all}))
+        """Every image key and busy source of the request, sorted, so that locks on them are always taken in
+        one order."""
+        return tuple(sorted({e.key for e in self.all} | set(self.sources)))

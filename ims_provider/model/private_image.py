@@ -186,6 +186,7 @@ ENTRY_FIELDS: tuple[Field, ...] = (
         {VOLUME_ENTRY: REQUIRED},
         Change.REPLACE,
         Reported(ORIGIN_KEY, read=origin_id("volume")),
+        one_job_per="disk",
     ),
     Field(
         "image_url",
@@ -237,6 +238,7 @@ FIELDS: tuple[Field, ...] = (
         {ECS: REQUIRED},
         Change.REPLACE,
         Reported(ORIGIN_KEY, read=origin_id("instance")),
+        one_job_per="ECS",
         rule_text="the ECS to image (it must be stopped)",
     ),
     Field(
@@ -335,6 +337,7 @@ FIELDS: tuple[Field, ...] = (
         {VOLUME: REQUIRED},
         Change.REPLACE,
         Reported(ORIGIN_KEY, read=origin_id("volume")),
+        one_job_per="disk",
         rule_text="the data disk holding an OS",
     ),
     Field(
@@ -817,24 +820,37 @@ def build_body(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def shape_of(inputs: Mapping[str, Any]) -> RequestShape:
-    """The images a (checked) create request makes, and how to recognise each on IMS."""
+    """The images a (checked) create request makes, how to recognise each on IMS, and the sources IMS images
+    one job at a time."""
     path, _ = build_request(inputs)
     request = request_of(inputs)
     top = Comparison(PRIVATE_IMAGE, path.name, request)
     shared = Comparison(PRIVATE_IMAGE, path.name, request, frozenset({"enterprise_project_id"}))
     extras = []
-    for entry in request.get("data_images") or []:
+    entries = [entry for entry in request.get("data_images") or [] if isinstance(entry, Mapping)]
+    for entry in entries:
         assert path.entries is not None
         name = entry.get("name")
         comparisons = (Comparison(DATA_IMAGE_ENTRY, path.entries, entry), shared)
         extras.append(
             Expected(str(name) if name else None, ORIGIN_KEY, entry_origin(entry), True, comparisons)
         )
+    sources = _busy_sources(PRIVATE_IMAGE, request) + [
+        s for e in entries for s in _busy_sources(DATA_IMAGE_ENTRY, e)
+    ]
     primary_origin = path.primary_origin(request)
     if primary_origin is None:
-        return RequestShape(extras[0], tuple(extras[1:]))
+        return RequestShape(extras[0], tuple(extras[1:]), tuple(sources))
     primary = Expected(str(request["name"]), ORIGIN_KEY, primary_origin, False, (top,))
-    return RequestShape(primary, tuple(extras))
+    return RequestShape(primary, tuple(extras), tuple(sources))
+
+
+def _busy_sources(schema: ResourceSchema, request: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{f.one_job_per} {request[f.name]}"
+        for f in schema.fields
+        if f.one_job_per is not None and isinstance(request.get(f.name), str)
+    ]
 
 
 def label_of(inputs: Mapping[str, Any]) -> str:

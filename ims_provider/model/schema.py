@@ -172,6 +172,7 @@ class Field:
     compare: Callable[[Any], Any] = plain  # the form two program values are compared in
     entries: ResourceSchema | None = None  # a list of entries, each declared by this schema; their tags
     # change in place, anything else replaces
+    one_job_per: str | None = None  # the value names a source IMS images one job at a time ("ECS", "disk")
     type_text: str = "str"
     rule_text: str = ""
 

@@ -25,13 +25,23 @@ def test_throttling_429_default_body_then_recovers(ims: Ims) -> None:
     assert ims.admin.faults() == []
 
 
-@pytest.mark.parametrize("status", [500, 503])
-def test_server_errors_have_ims_bodies(ims: Ims, status: int) -> None:
+def test_an_ims_server_error_has_an_ims_body(ims: Ims) -> None:
+    ims.admin.add_fault(kind="status", status=500, method="GET", path=r"/v1/cloudimages/job/.*")
+    response = ims.get("/v1/cloudimages/job/abc")
+    assert response.status_code == 500
+    assert ims_error(response) == "IMG.0061"
+    assert ims.get("/v1/cloudimages/job/abc").status_code == 404
+
+
+@pytest.mark.parametrize(("status", "code"), [(502, "APIG.0202"), (504, "APIG.0203"), (503, None)])
+def test_an_unavailable_backend_has_a_gateway_body_or_none(ims: Ims, status: int, code: str | None) -> None:
     ims.admin.add_fault(kind="status", status=status, method="GET", path=r"/v1/cloudimages/job/.*")
     response = ims.get("/v1/cloudimages/job/abc")
     assert response.status_code == status
-    assert ims_error(response) == "IMG.0061"
-    assert ims.get("/v1/cloudimages/job/abc").status_code == 404
+    if code is None:
+        assert response.content == b""
+    else:
+        assert response.json()["error_code"] == code and "error" not in response.json()
 
 
 def test_flow_control_img0060(ims: Ims) -> None:

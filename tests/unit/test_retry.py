@@ -1,4 +1,4 @@
-"""Retry classification and backoff."""
+"""Error classes, the policy of each, and backoff."""
 
 from __future__ import annotations
 
@@ -23,11 +23,13 @@ from urllib3.exceptions import (
 
 from ims_provider.retry import (
     NO_RETRY,
+    POLICY,
+    ErrorClass,
     Outcome,
     RetryPolicy,
     classify_exception,
     classify_response,
-    is_throttling,
+    outcome,
     parse_retry_after,
 )
 
@@ -62,7 +64,8 @@ def test_refused_from_socket_chain() -> None:
         except ConnectionRefusedError as inner:
             raise requests.exceptions.ConnectionError("wrapped") from inner
     except requests.exceptions.ConnectionError as exc:
-        assert classify_exception(exc, idempotent=False) is Outcome.RETRY
+        assert classify_exception(exc) is ErrorClass.NOT_SENT
+        assert outcome(classify_exception(exc), idempotent=False) is Outcome.RETRY
 
 
 @pytest.mark.parametrize(
@@ -93,38 +96,66 @@ def test_refused_from_socket_chain() -> None:
     ],
 )
 def test_classify_exception(exc: Exception, idempotent_outcome: Outcome, create_outcome: Outcome) -> None:
-    assert classify_exception(exc, idempotent=True) is idempotent_outcome
-    assert classify_exception(exc, idempotent=False) is create_outcome
+    assert outcome(classify_exception(exc), idempotent=True) is idempotent_outcome
+    assert outcome(classify_exception(exc), idempotent=False) is create_outcome
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "idempotent_outcome", "create_outcome"),
+    ("status", "code", "path", "cls"),
     [
-        (429, "APIGW.0308", Outcome.RETRY, Outcome.RETRY),
-        (429, "APIG.0308", Outcome.RETRY, Outcome.RETRY),
-        (429, "429", Outcome.RETRY, Outcome.RETRY),
-        (400, "IMG.0060", Outcome.RETRY, Outcome.RETRY),
-        (500, "IMG.0061", Outcome.RETRY, Outcome.AMBIGUOUS),
-        (502, "502", Outcome.RETRY, Outcome.AMBIGUOUS),
-        (503, "APIGW.0202", Outcome.RETRY, Outcome.AMBIGUOUS),
-        (504, "504", Outcome.RETRY, Outcome.AMBIGUOUS),
-        (501, "501", Outcome.RAISE, Outcome.RAISE),
-        (400, "IMG.0009", Outcome.RAISE, Outcome.RAISE),
-        (401, "APIGW.0301", Outcome.RAISE, Outcome.RAISE),
-        (404, "APIGW.0101", Outcome.RAISE, Outcome.RAISE),
+        (429, "APIGW.0308", "/v2/cloudimages", ErrorClass.THROTTLED),
+        (429, "APIG.0308", "/v2/cloudimages", ErrorClass.THROTTLED),
+        (429, "429", "/v2/cloudimages/action", ErrorClass.THROTTLED),
+        (400, "IMG.0060", "/v2/cloudimages/action", ErrorClass.THROTTLED),
+        (400, "IMG.0010", "/v2/cloudimages/action", ErrorClass.BUSY),
+        (400, "IMG.0139", "/v2/cloudimages/action", ErrorClass.BUSY),
+        (500, "IMG.0061", "/v2/cloudimages/action", ErrorClass.IMS_FAULT),
+        (503, "IMG.0061", "/v2/cloudimages", ErrorClass.IMS_FAULT),
+        (500, "500", "/v2/cloudimages/action", ErrorClass.UNAVAILABLE),
+        (502, "502", "/v2/cloudimages/action", ErrorClass.UNAVAILABLE),
+        (503, "APIGW.0202", "/v2/cloudimages/action", ErrorClass.UNAVAILABLE),
+        (504, "504", "/v2/cloudimages/action", ErrorClass.UNAVAILABLE),
+        (404, "IMG.0086", "/v1/cloudimages/job/abc", ErrorClass.JOB_NOT_FOUND),
+        (404, "IMG.0086", "/v1/0605767c/jobs/abc", ErrorClass.JOB_NOT_FOUND),
+        (404, "IMG.0086", "/v2/images/abc", ErrorClass.CLIENT),
+        (501, "501", "/v2/cloudimages", ErrorClass.CLIENT),
+        (400, "IMG.0009", "/v2/cloudimages/action", ErrorClass.CLIENT),
+        (401, "APIGW.0301", "/v2/cloudimages", ErrorClass.CLIENT),
+        (404, "APIGW.0101", "/v2/cloudimages", ErrorClass.CLIENT),
     ],
 )
-def test_classify_response(
-    status: int, code: str, idempotent_outcome: Outcome, create_outcome: Outcome
+def test_each_answer_has_one_class(status: int, code: str, path: str, cls: ErrorClass) -> None:
+    assert classify_response(status, code, path) is cls
+
+
+@pytest.mark.parametrize(
+    ("cls", "idempotent_outcome", "create_outcome"),
+    [
+        (ErrorClass.THROTTLED, Outcome.RETRY, Outcome.RETRY),
+        (ErrorClass.NOT_SENT, Outcome.RETRY, Outcome.RETRY),
+        (ErrorClass.UNAVAILABLE, Outcome.RETRY, Outcome.AMBIGUOUS),
+        (ErrorClass.IMS_FAULT, Outcome.RETRY, Outcome.RAISE),  # create: bounded re-sends, by create itself
+        (ErrorClass.BUSY, Outcome.RAISE, Outcome.RAISE),  # create waits and re-submits
+        (ErrorClass.JOB_NOT_FOUND, Outcome.RAISE, Outcome.RAISE),  # the job wait tolerates it a while
+        (ErrorClass.UNTRUSTED, Outcome.RAISE, Outcome.RAISE),
+        (ErrorClass.CLIENT, Outcome.RAISE, Outcome.RAISE),
+    ],
+)
+def test_each_class_has_one_policy(
+    cls: ErrorClass, idempotent_outcome: Outcome, create_outcome: Outcome
 ) -> None:
-    assert classify_response(status, code, idempotent=True) is idempotent_outcome
-    assert classify_response(status, code, idempotent=False) is create_outcome
+    assert outcome(cls, idempotent=True) is idempotent_outcome
+    assert outcome(cls, idempotent=False) is create_outcome
+    assert POLICY[cls].failure and POLICY[cls].calls and POLICY[cls].create and POLICY[cls].waits
 
 
-def test_is_throttling() -> None:
-    assert is_throttling(429, None)
-    assert is_throttling(400, "IMG.0060")
-    assert not is_throttling(400, "IMG.0061")
+def test_ims_errors_are_bounded_below_the_client_budget() -> None:
+    policy = RetryPolicy(rng=random.Random(1))
+    handling = POLICY[ErrorClass.IMS_FAULT]
+    assert policy.next_delay(2, 0.0, handling=handling) is not None
+    assert policy.next_delay(3, 0.0, handling=handling) is None  # 3 attempts
+    assert policy.next_delay(1, 60.0, handling=handling) is None  # within 60 s
+    assert policy.next_delay(3, 0.0, handling=POLICY[ErrorClass.THROTTLED]) is not None
 
 
 def test_parse_retry_after() -> None:
@@ -225,7 +256,7 @@ def test_real_connection_refused_is_retried_even_for_create() -> None:
     server.close()  # nothing listens on the port any more
     with pytest.raises(requests.RequestException) as info:
         requests.post(f"http://127.0.0.1:{port}/v2/cloudimages/action", data=b"{}", timeout=(1, 1))
-    assert classify_exception(info.value, idempotent=False) is Outcome.RETRY
+    assert outcome(classify_exception(info.value), idempotent=False) is Outcome.RETRY
 
 
 def test_real_read_timeout_is_ambiguous_for_create() -> None:
@@ -233,8 +264,8 @@ def test_real_read_timeout_is_ambiguous_for_create() -> None:
         port = server.getsockname()[1]
         with pytest.raises(requests.RequestException) as info:
             requests.post(f"http://127.0.0.1:{port}/v2/cloudimages/action", data=b"{}", timeout=(1, 0.2))
-    assert classify_exception(info.value, idempotent=False) is Outcome.AMBIGUOUS
-    assert classify_exception(info.value, idempotent=True) is Outcome.RETRY
+    assert outcome(classify_exception(info.value), idempotent=False) is Outcome.AMBIGUOUS
+    assert outcome(classify_exception(info.value), idempotent=True) is Outcome.RETRY
 
 
 def test_real_reset_after_sending_is_ambiguous_for_create() -> None:
@@ -254,4 +285,4 @@ def test_real_reset_after_sending_is_ambiguous_for_create() -> None:
     finally:
         thread.join()
         server.close()
-    assert classify_exception(info.value, idempotent=False) is Outcome.AMBIGUOUS
+    assert outcome(classify_exception(info.value), idempotent=False) is Outcome.AMBIGUOUS
