@@ -1,4 +1,5 @@
-# make test  : create .venv, install the project with its dev extras, run ruff, mypy and pytest
+# make test  : create .venv, install the project with its dev extras, run ruff, mypy and pytest, then the
+#              version matrix (scripts/matrix.py: lowest and newest Python x pulumi, venvs in .venv-matrix/)
 # make demo  : run the quickstart stack against the bundled emulator with `pulumi up`
 # make bench : run the benchmarks (markdown table + PNG plot in benchmarks/results/)
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit demo bench clean
+.PHONY: test lint typecheck unit matrix demo bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +25,10 @@ typecheck: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint typecheck unit
+matrix: $(VENV)/.installed
+	$(PY) scripts/matrix.py
+
+test: lint typecheck unit matrix
 
 demo: $(VENV)/.installed
 	bash scripts/demo.sh
@@ -34,4 +38,4 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-matrix .mypy_cache .ruff_cache .pytest_cache

@@ -26,6 +26,10 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from ims_provider.provider import PrivateImageProvider
 
 TYPE = "pulumi-python:dynamic/ims:PrivateImage"
+# How an engine may send the Read of a get. The engine source up to 3.260 sends the inputs as the state
+# too (pkg/resource/deploy/step.go, ReadStep.Apply); pulumi 3.268 made its hosts fall back to the inputs
+# because a get may come with no state at all ("on a user-driven Get it passes nil").
+GET_SHAPES = ("inputs-as-state", "no-state")
 PROJECT = "ims-tests"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,6 +61,7 @@ class DynamicProviderHost:
         self.env = {**os.environ, "PULUMI_PROJECT": PROJECT, "PYTHONPATH": str(REPO), **(env or {})}
         self.blob = provider_blob()
         self.lines: list[str] = []
+        self.drains: list[threading.Thread] = []
         self.proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> DynamicProviderHost:
@@ -77,8 +82,12 @@ class DynamicProviderHost:
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None
         port = int(self.proc.stdout.readline().strip())
-        for stream in (self.proc.stdout, self.proc.stderr):
-            threading.Thread(target=self._drain, args=(stream,), daemon=True).start()
+        self.drains = [
+            threading.Thread(target=self._drain, args=(stream,), daemon=True)
+            for stream in (self.proc.stdout, self.proc.stderr)
+        ]
+        for drain in self.drains:
+            drain.start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
@@ -89,10 +98,17 @@ class DynamicProviderHost:
             self.lines.append(line.rstrip("\n"))
 
     def stop(self) -> None:
+        """End the host; afterwards ``lines`` holds everything it printed."""
         if self.proc is not None and self.proc.poll() is None:
             self.channel.close()
             self.proc.terminate()
             self.proc.wait(timeout=10)
+        for drain in self.drains:
+            drain.join(timeout=10)
+        if self.proc is not None and not any(drain.is_alive() for drain in self.drains):
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    stream.close()
 
     def kill(self) -> None:
         """What a second Ctrl-C does: the host dies mid-call."""
@@ -185,15 +201,14 @@ class DynamicProviderHost:
             )
         )
 
-    def read_for_get(self, name: str, id_: str) -> Any:
-        """The Read a ``PrivateImage.get(name, id)`` makes: no state yet, the program's inputs (only
-        ``__provider``, since every property of a get is None and None values are not sent)."""
+    def read_for_get(self, name: str, id_: str, shape: str = "no-state") -> Any:
+        """The Read a ``PrivateImage.get(name, id)`` makes, in one of ``GET_SHAPES``. Its inputs are the
+        program's: only ``__provider``, since every property of a get is None and None values are not sent."""
+        inputs = {"__provider": self.blob}
+        state = {"no-state": {}, "inputs-as-state": inputs}[shape]
         return self.stub.Read(
             provider_pb2.ReadRequest(
-                id=id_,
-                urn=self.urn(name),
-                properties=to_struct({}),
-                inputs=to_struct({"__provider": self.blob}),
+                id=id_, urn=self.urn(name), properties=to_struct(state), inputs=to_struct(inputs)
             )
         )
 

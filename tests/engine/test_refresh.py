@@ -12,7 +12,7 @@ from ims_provider.client import ImsClient
 from ims_provider.emulator.fixtures import SEED_DATA_VOLUME_ID, SEED_ECS_ID
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.recovery import CLAIM_ATTRIBUTE
-from tests.engine.host import DynamicProviderHost, from_struct
+from tests.engine.host import GET_SHAPES, DynamicProviderHost, from_struct
 from tests.engine.support import (
     CREATE_PATH,
     DIFF_NONE,
@@ -130,8 +130,9 @@ def test_refresh_after_a_data_image_was_deleted(
 # --- get -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape", GET_SHAPES)
 def test_get_reads_an_image_made_outside_pulumi(
-    fast_host: DynamicProviderHost, emu: EmulatorServer, console: ImsClient
+    fast_host: DynamicProviderHost, emu: EmulatorServer, console: ImsClient, shape: str
 ) -> None:
     image_id = make_image(
         console,
@@ -141,7 +142,7 @@ def test_get_reads_an_image_made_outside_pulumi(
         image_tags=[{"key": "team", "value": "web"}],
     )
     emu.admin.clear_requests()
-    response = fast_host.read_for_get("ref", image_id)
+    response = fast_host.read_for_get("ref", image_id, shape)
     outs = from_struct(response.properties)
     assert response.id == image_id
     assert outs["image_id"] == image_id and outs["status"] == "active"
@@ -156,7 +157,7 @@ def test_get_reads_an_image_made_outside_pulumi(
     assert outs["data_origin"] == f"instance,{SEED_ECS_ID}" and outs["instance_id"] == SEED_ECS_ID
     assert from_struct(response.inputs) == {"__provider": fast_host.blob}
     assert writes(emu) == []  # a get changes nothing
-    assert fast_host.read_for_get("ref", MISSING_ID).id == ""
+    assert fast_host.read_for_get("ref", MISSING_ID, shape).id == ""
 
 
 # --- adopt -----------------------------------------------------------------------------------------------

@@ -136,12 +136,10 @@ def _note_loop_error(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) 
 
 @contextmanager
 def _private_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """A fresh loop for one program run; the previous current loop (if any) is restored afterwards, so
-    other set_mocks tests in this process never find a closed or missing loop."""
-    try:
-        previous: asyncio.AbstractEventLoop | None = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        previous = None
+    """A fresh loop, current for one program run and closed after it. Afterwards no loop is current, so a
+    later caller never gets this closed one; whoever needs a loop makes its own (pulumi's ``_sync_await``
+    does, and so does the mocks fixture of the unit tests). Asking for "the current loop" here instead would
+    make one where there is none (deprecated since Python 3.12, an error from 3.14) and leak it."""
     loop = asyncio.new_event_loop()
     # A failed program leaves futures whose exception nobody retrieves; they report it from __del__, often
     # during a later GC pass. The default handler formats the traceback there, and on CPython 3.11 that
@@ -161,7 +159,7 @@ def _private_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
-        asyncio.set_event_loop(previous if previous is not None and not previous.is_closed() else None)
+        asyncio.set_event_loop(None)
 
 
 def run_example(

@@ -58,7 +58,7 @@ def test_failed_job_through_the_host_names_job_code_and_reason(
         host.create("fails", inputs)
     details = info.value.details()  # type: ignore[attr-defined]
     job_id = emu.admin.state()["jobs"][0]["job_id"]
-    assert f"JobFailedError: IMS job {job_id} failed: IMG.0061: backend exploded" in details
+    assert f"IMS job {job_id} failed: IMG.0061: backend exploded" in details
     assert images(emu) == {}
 
 

@@ -49,11 +49,10 @@ def test_create_deadline_passed_error_names_job_and_remedy_and_the_rerun_adopts(
     inputs = host.checked("late", {**inputs_for("ecs", "late"), "timeouts": {"create": "1s"}})
     with pytest.raises(grpc.RpcError) as info:
         host.create("late", inputs)
-    message = info.value.details().strip().splitlines()[-1]  # type: ignore[attr-defined]
+    message = info.value.details()  # type: ignore[attr-defined]
     [job] = emu.admin.state()["jobs"]
     [image_id] = images(emu)
-    assert message.startswith("ims_provider.errors.WaitTimeoutError: timed out after")
-    assert f"IMS job {job['job_id']} (image {image_id})" in message
+    assert "timed out after" in message and f"IMS job {job['job_id']} (image {image_id})" in message
     assert "Run `pulumi up` again with the same inputs" in message and "timeouts.create" in message
 
     wait_until(lambda: images(emu)[image_id]["status"] == "active", 30, "the job finishes on its own")

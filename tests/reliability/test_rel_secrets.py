@@ -26,7 +26,7 @@ from ims_provider.errors import ImsProviderError
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.redact import Redactor
 from tests.engine.host import DynamicProviderHost
-from tests.reliability.support import inputs_for, wait_until
+from tests.reliability.support import inputs_for
 
 SECRET_KEY = "Sk-7f3e-SECRET-aksk-0042-zz"
 SECURITY_TOKEN = "Sts-TOKEN-9b1d-temporary-77"
@@ -155,17 +155,17 @@ def test_no_secret_in_state_output_errors_or_debug_log(secret_emu: EmulatorServe
     try:
         exercise_every_path(host, secret_emu, cap)
     finally:
-        host.stop()
-    wait_until(lambda: any("request headers" in line for line in list(host.lines)), 10, "debug lines arrive")
-    cap.texts.extend(host.lines)
+        host.stop()  # then host.lines holds all it printed
+        cap.texts.extend(host.lines)
+        assert cap.leaks() == []  # whatever else failed: no path may have leaked a secret
+    # Every path really ran (the facts a user sees, wherever the host's wording puts them).
     assert any("request headers" in line and "***" in line for line in host.lines)  # debug on, and masked
     assert any(
         "could not reach IMS" in t or "outcome is unknown" in t or "got no clear answer" in t
         for t in cap.texts
     )
     assert any("IMG.0061: injected" in t for t in cap.texts)
-    assert any("WaitTimeoutError" in t for t in cap.texts)
-    assert cap.leaks() == []
+    assert any("timed out after" in t and "timeouts.create" in t for t in cap.texts)
 
 
 def test_bad_credentials_error_carries_no_secret(secret_emu: EmulatorServer) -> None:
