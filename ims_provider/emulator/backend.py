@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ims_provider.emulator import osversions, validation
+from ims_provider.emulator.busy import check_vm_free
 from ims_provider.emulator.clock import EmulatorClock
 from ims_provider.emulator.errors import ImsError, bad_request
 from ims_provider.emulator.faults import Fault, FaultRegistry
@@ -207,7 +208,7 @@ class Backend:
     # ------------------------------------------------------------------ create
 
     def create_image(self, body: object, take_fault: JobFaultSource | None = None) -> str:
-        """POST /v2/cloudimages/action: validate, check resources and quota, start the job; returns job_id."""
+        """POST /v2/cloudimages/action: validate, check resources, a busy VM and quota, start the job."""
         plan = validation.validate_create(body)
         with self._lock:
             now = self.clock.now()
@@ -219,14 +220,31 @@ class Backend:
                 images = self._plan_obs(plan)
             else:
                 images = self._plan_volume(plan)
+            vm_id = self._vm_of(plan)
+            check_vm_free(vm_id, self.jobs.values(), now)
             live = sum(1 for _ in self._live(now))
             if live + len(images) > self.settings.image_quota:
-                raise bad_request("IMG.0015", "The private image quota has been reached.")
+                raise bad_request("IMG.0015", "The number of private images has reached the maximum allowed.")
             fault = take_fault() if take_fault is not None else None
-            return self._start_job(plan, images, now, fault)
+            return self._start_job(plan, images, now, fault, vm_id)
+
+    def _vm_of(self, plan: CreatePlan) -> str | None:
+        """The ECS whose disks a (planned, so valid) request reads: None for OBS and detached volumes."""
+        if plan.kind == "ecs":
+            return plan.instance_id
+        if plan.kind == "data":
+            return self.volumes[plan.data[0].volume_id or ""].server_id
+        if plan.kind == "volume":
+            return self.volumes[plan.volume_id or ""].server_id
+        return None
 
     def _start_job(
-        self, plan: CreatePlan, images: list[tuple[dict[str, Any], Tags]], now: float, fault: Fault | None
+        self,
+        plan: CreatePlan,
+        images: list[tuple[dict[str, Any], Tags]],
+        now: float,
+        fault: Fault | None,
+        vm_id: str | None,
     ) -> str:
         job_type, sub_type = JOB_TYPES[plan.kind]
         job = Job(
@@ -238,6 +256,8 @@ class Backend:
             failure=fault.job_failure() if fault is not None and fault.kind == "job_fail" else None,
             hang=fault is not None and fault.kind == "job_hang",
             data_image_report=self.settings.data_image_report if plan.kind == "ecs" else "sub_jobs",
+            vm_id=vm_id,
+            whole_ecs=plan.kind == "ecs",
         )
         for index, (attrs, tags) in enumerate(images):
             self._seq += 1

@@ -73,6 +73,8 @@ class Job:
     failure: JobFailure | None = None
     hang: bool = False
     data_image_report: str = "sub_jobs"  # how the sub-jobs' images are reported (settings.DATA_IMAGE_REPORTS)
+    vm_id: str | None = None  # the ECS whose disks the job reads; None for an OBS file or a detached volume
+    whole_ecs: bool = False  # an image of the ECS itself (instance_id), not only of some of its disks
 
     @property
     def end(self) -> float | None:
@@ -84,6 +86,10 @@ class Job:
     def image_ids(self) -> list[str]:
         ids = [self.image_id] if self.image_id else []
         return ids + [s.image_id for s in self.sub_jobs]
+
+    def running(self, now: float) -> bool:
+        """INIT or RUNNING at `now`: the job has not ended (a hung job never does)."""
+        return self.status(now) in ("INIT", "RUNNING")
 
     def status(self, now: float) -> str:
         end = self.end

@@ -11,8 +11,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
+from huaweicloudsdkims.v2 import ImsClient
 
 from ims_provider.emulator import AdminClient, EmulatorServer
 
@@ -59,6 +62,20 @@ class SdkSignedAuth(requests.auth.AuthBase):
         Signer(_Creds(self.ak, self.sk)).sign(request)
         r.headers.update(request.header_params)
         return r
+
+
+def sdk_client(server: EmulatorServer, sk: str | None = None) -> Any:
+    """Huawei's official IMS client (huaweicloudsdkims) pointed at the emulator."""
+    config = HttpConfig.get_default_config()
+    config.ignore_ssl_verification = True
+    credentials = BasicCredentials(server.access_key, sk or server.secret_key, server.project_id)
+    return (
+        ImsClient.new_builder()
+        .with_credentials(credentials)
+        .with_endpoints([server.url])
+        .with_http_config(config)
+        .build()
+    )
 
 
 class Ims:

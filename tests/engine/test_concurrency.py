@@ -28,10 +28,11 @@ def most_at_once(entries: list[dict[str, Any]]) -> int:
 
 
 def test_eight_creates_at_once(fast_host: DynamicProviderHost, emu: EmulatorServer) -> None:
+    """Eight images of eight ECSs (IMS images one ECS at a time, so the same ECS would queue them)."""
     emu.admin.add_fault(kind="latency", latency=LATENCY, method="POST", path=CREATE_PATH, count=8)
     names = [f"conc-{i}" for i in range(8)]
-    servers = {n: emu.admin.add_server(status="SHUTOFF")["id"] for n in names}  # IMS images one at a time
-    inputs = {n: fast_host.checked(n, {"name": n, "instance_id": servers[n]}) for n in names}
+    ecs = {n: emu.admin.add_server(status="SHUTOFF")["id"] for n in names}
+    inputs = {n: fast_host.checked(n, {"name": n, "instance_id": ecs[n]}) for n in names}
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = dict(zip(names, pool.map(lambda n: fast_host.create(n, inputs[n]), names), strict=True))

@@ -25,6 +25,7 @@ from tests.reliability.support import (
     Tracking,
     count_faults,
     count_latency,
+    fresh_sources,
     images,
     inject_chaos,
     inputs_for,
@@ -59,11 +60,13 @@ def run_chaos(
     seed: int = 7,
     workers: int = 8,
 ) -> ChaosRun:
-    """Create ``resources`` images (every create path) under faults, check IMS, then delete them all."""
+    """Create ``resources`` images (every create path, each resource from sources of its own, as IMS images
+    one ECS at a time) under faults, check IMS, then delete them all."""
     kinds = [KINDS[i % len(KINDS)] for i in range(resources)]
     names = [f"chaos-{i:02d}" for i in range(resources)]
     checked = {
-        name: host.checked(name, inputs_for(kind, name)) for name, kind in zip(names, kinds, strict=True)
+        name: host.checked(name, inputs_for(kind, name, fresh_sources(emu)))
+        for name, kind in zip(names, kinds, strict=True)
     }
     emu.admin.clear_requests()
     injected = inject_chaos(emu, rate, seed)

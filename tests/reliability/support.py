@@ -63,15 +63,36 @@ def lifecycle_for(
     return ImageLifecycle(client, write=sink.append, poll_delay=0.1, recovery_grace=recovery_grace)
 
 
-def inputs_for(kind: str, name: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Sources:
+    """The disks the create paths read: an ECS with one data disk, and a detached volume holding an OS."""
+
+    ecs: str = ECS
+    ecs_data_volume: str = ECS_DATA_VOLUME
+    os_volume: str = OS_VOLUME
+
+
+SEEDED = Sources()
+
+
+def fresh_sources(emu: EmulatorServer) -> Sources:
+    """Sources of their own, added through the admin API: IMS runs one image job per ECS at a time, so
+    creates meant to run at once must not share an ECS."""
+    server = emu.admin.add_server(status="SHUTOFF", data_volumes=[{"size": 10}])
+    [data_volume] = [v["id"] for v in server["volumes"] if not v["system"]]
+    volume = emu.admin.add_volume(size=40, os_version="CentOS 7.0 64bit")
+    return Sources(ecs=server["id"], ecs_data_volume=data_volume, os_volume=volume["id"])
+
+
+def inputs_for(kind: str, name: str, sources: Sources = SEEDED) -> dict[str, Any]:
     """Checked-valid inputs of each create path, every image named after ``name``."""
     if kind == "ecs":
-        return {"name": name, "instance_id": ECS, "description": "chaos"}
+        return {"name": name, "instance_id": sources.ecs, "description": "chaos"}
     if kind == "ecs_data":
         return {
             "name": name,
-            "instance_id": ECS,
-            "data_images": [{"name": f"{name}-data", "volume_id": ECS_DATA_VOLUME}],
+            "instance_id": sources.ecs,
+            "data_images": [{"name": f"{name}-data", "volume_id": sources.ecs_data_volume}],
             "image_tags": {"team": "reliability"},
         }
     if kind == "obs":
@@ -82,9 +103,9 @@ def inputs_for(kind: str, name: str) -> dict[str, Any]:
             "data_images": [{"name": f"{name}-data", "image_url": OBS_DATA_FILE, "min_disk": 20}],
         }
     if kind == "volume":
-        return {"name": name, "volume_id": OS_VOLUME, "os_version": "CentOS 7.0 64bit", "type": "ECS"}
+        return {"name": name, "volume_id": sources.os_volume, "os_version": "CentOS 7.0 64bit", "type": "ECS"}
     if kind == "data_only":
-        return {"data_images": [{"name": name, "volume_id": ECS_DATA_VOLUME}]}
+        return {"data_images": [{"name": name, "volume_id": sources.ecs_data_volume}]}
     raise ValueError(kind)
 
 

@@ -1,5 +1,6 @@
 """The chaos run through the real dynamic provider host: 20 creates (every create path, 8 submitted at
-once) while about 20% of IMS requests meet a transient fault of every kind, then 20 deletes.
+once, each from an ECS or volume of its own) while about 20% of IMS requests meet a transient fault of every
+kind, then 20 deletes.
 
 Run ``python -m pytest tests/reliability/test_rel_chaos.py -s`` to see the figures table.
 """
