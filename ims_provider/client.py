@@ -234,27 +234,39 @@ class ImsClient:
             return self._project_id
 
     def _lookup_project_id(self) -> str:
+        """``GET {iam}/v3/projects?name=<region>``. Every failure, an HTTP error included, is a ConfigError
+        naming what to set: an ImsApiError here (a 404 from an IMS host asked as IAM, say) would otherwise
+        be taken for an answer about the image being worked on."""
         region = self.config.region
         if not region:
             raise ConfigError("no project id configured and no region to look it up by: set ims:projectId")
-        resp = self._call(
-            "GET",
-            f"{self._iam_endpoint}/v3/projects",
-            params={"name": region},
-            idempotent=True,
-            auth=self.config.auth(),
-        )
-        body = self._json(resp, "GET", "/v3/projects")
+        url = f"{self._iam_endpoint}/v3/projects"
+        asked = f"IAM GET {url}?{urlencode({'name': region})}"
+        try:
+            resp = self._call("GET", url, params={"name": region}, idempotent=True, auth=self.config.auth())
+        except ImsApiError as exc:
+            rid = f" (request id {exc.request_id})" if exc.request_id else ""
+            raise self._lookup_failed(
+                f"{asked} answered HTTP {exc.status} {exc.code}: {exc.message}{rid}"
+            ) from None
+        try:
+            body = self._json(resp, "GET", "/v3/projects")
+        except ImsProviderError as exc:
+            raise self._lookup_failed(f"{asked}: {exc}") from None
         projects = body.get("projects") if isinstance(body, dict) else None
         if not isinstance(projects, list):
-            raise ImsProviderError("IAM GET /v3/projects answered without a 'projects' list")
+            raise self._lookup_failed(f"{asked} answered without a 'projects' list")
         matches = [p for p in projects if isinstance(p, dict) and p.get("id")]
         if len(matches) != 1:
-            raise ConfigError(
-                f"IAM lists {len(matches)} projects named {region!r} (expected exactly one); "
-                "set ims:projectId (or HW_PROJECT_ID) to choose the project"
+            raise self._lookup_failed(
+                f"{asked} lists {len(matches)} projects named {region!r} (expected exactly one)"
             )
         return str(matches[0]["id"])
+
+    def _lookup_failed(self, reason: str) -> ConfigError:
+        return ConfigError(
+            f"no project id configured, and looking it up failed: {reason}; " + self.config.project_hint()
+        )
 
     def _ims_auth(self) -> AuthBase:
         """AK/SK calls always carry X-Project-Id (as the SDK does); token calls are project-scoped."""

@@ -2,7 +2,8 @@
 
 The Pulumi host hands ``configure()`` the whole stack config with namespaced keys, so users of
 ``pulumi-huaweicloud`` can reuse their ``huaweicloud:*`` settings, and the usual Huawei Cloud / SDK /
-OpenStack environment variables work too. Error messages name the keys and variables that were looked
+OpenStack environment variables work too. Each plain setting takes its first source; credentials come as
+whole sets (:mod:`ims_provider.credentials`). Error messages name the keys and variables that were looked
 at, never their values.
 """
 
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from requests.auth import AuthBase
 
 from .auth import AkSkAuth, TokenAuth
+from .credentials import Origin, Reader, credential_hint, resolve_credentials
 from .errors import ConfigError
 
 __all__ = ["SOURCES", "ProviderConfig", "Source", "load_config"]
@@ -24,7 +26,8 @@ __all__ = ["SOURCES", "ProviderConfig", "Source", "load_config"]
 
 @dataclass(frozen=True)
 class Source:
-    """Where one setting may come from, in precedence order: stack config keys, then env vars."""
+    """Where one setting may come from, in precedence order: stack config keys, then env vars.
+    Credentials are not settings of their own: see :data:`ims_provider.credentials.CREDENTIALS`."""
 
     keys: tuple[str, ...]
     env: tuple[str, ...] = ()
@@ -42,17 +45,6 @@ SOURCES: Mapping[str, Source] = {
         ("ims:projectId", "huaweicloud:projectId"),
         ("HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID", "OS_PROJECT_ID"),
     ),
-    "access_key": Source(
-        ("ims:accessKey", "huaweicloud:accessKey"), ("HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK", "OS_ACCESS_KEY")
-    ),
-    "secret_key": Source(
-        ("ims:secretKey", "huaweicloud:secretKey"), ("HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK", "OS_SECRET_KEY")
-    ),
-    "security_token": Source(
-        ("ims:securityToken", "huaweicloud:securityToken"),
-        ("HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN"),
-    ),
-    "auth_token": Source(("ims:authToken",), ("HW_AUTH_TOKEN",)),
     "endpoint": Source(("ims:endpoint",), ("IMS_ENDPOINT",)),
     "iam_endpoint": Source(("ims:iamEndpoint", "huaweicloud:authUrl")),
     "ca_bundle": Source(("ims:caBundle",), ("IMS_CA_BUNDLE",)),
@@ -76,6 +68,8 @@ class ProviderConfig:
     project_id: str | None
     endpoint: str
     iam_endpoint: str
+    # True when iam_endpoint is the IMS endpoint override, for want of ims:iamEndpoint (see project_hint).
+    iam_endpoint_derived: bool = False
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     security_token: str | None = field(default=None, repr=False)
@@ -108,7 +102,27 @@ class ProviderConfig:
             )
         if self.auth_token:
             return TokenAuth(self.auth_token, project_id=pid)
-        raise ConfigError("no credentials configured: " + _credential_hint())
+        raise ConfigError("no credentials configured: " + credential_hint())
+
+    def project_hint(self) -> str:
+        """What to set when the IAM project lookup fails, and where the IAM endpoint it asked came from
+        (names and the endpoint's URL only)."""
+        where = dict(self.sources)
+        if self.iam_endpoint_derived:
+            asked = (
+                f"the IAM endpoint asked, {self.iam_endpoint}, is the IMS endpoint (derived from "
+                f"{where.get('endpoint', 'ims:endpoint')}) because neither ims:projectId nor ims:iamEndpoint "
+                "is set"
+            )
+        else:
+            origin = where.get("iam_endpoint", "default")
+            asked = f"the IAM endpoint asked, {self.iam_endpoint}, is " + (
+                f"the default for region {self.region!r}" if origin == "default" else f"from {origin}"
+            )
+        return (
+            f"{asked}; set the project id ({SOURCES['project_id'].names()}) to skip the lookup, or the IAM "
+            f"endpoint ({SOURCES['iam_endpoint'].names()}) to ask another one"
+        )
 
     def describe(self) -> dict[str, object]:
         """A dict safe to log: no secret values, only whether they are set and where they came from."""
@@ -139,27 +153,26 @@ def _mask(value: str | None) -> str | None:
     return value[:4] + "***" if len(value) > 8 else "***"
 
 
-def _credential_hint() -> str:
-    return (
-        f"set an access key ({SOURCES['access_key'].names()}) and a secret key "
-        f"({SOURCES['secret_key'].names()}), optionally a security token "
-        f"({SOURCES['security_token'].names()}); or an IAM token ({SOURCES['auth_token'].names()})"
-    )
+def _reader(get: Callable[[str], str | None], environ: Mapping[str, str]) -> Reader:
+    """One name from stack config or the environment, stripped; blank counts as unset."""
+
+    def read(origin: Origin, name: str) -> str | None:
+        value = get(name) if origin == "config" else environ.get(name)
+        if value is None or not str(value).strip():
+            return None
+        return str(value).strip()
+
+    return read
 
 
-def _lookup(
-    name: str, get: Callable[[str], str | None], environ: Mapping[str, str]
-) -> tuple[str | None, str | None]:
+def _lookup(name: str, read: Reader) -> tuple[str | None, str | None]:
     """First non-blank value for setting ``name`` and a label of where it came from."""
     source = SOURCES[name]
-    for key in source.keys:
-        value = get(key)
-        if value is not None and str(value).strip():
-            return str(value).strip(), f"config {key}"
-    for var in source.env:
-        value = environ.get(var)
-        if value is not None and value.strip():
-            return value.strip(), f"env {var}"
+    places: list[tuple[Origin, str]] = [("config", k) for k in source.keys] + [("env", e) for e in source.env]
+    for origin, key in places:
+        value = read(origin, key)
+        if value is not None:
+            return value, f"{origin} {key}"
     return None, None
 
 
@@ -196,16 +209,17 @@ def _url(raw: str, where: str) -> str:
 
 
 def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | None = None) -> ProviderConfig:
-    """Resolve and validate the configuration; the first source that has a value wins.
+    """Resolve and validate the configuration; the first source that has a value wins (for credentials,
+    the first source that has a key set or token gives all of it).
 
     ``get`` reads a namespaced stack config key (``lambda k: req.config.get(k)`` in ``configure()``);
     ``environ`` defaults to ``os.environ``. Raises :class:`ConfigError` naming every key looked at.
     """
-    env = os.environ if environ is None else environ
+    read = _reader(get, os.environ if environ is None else environ)
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
     for name in SOURCES:
-        value, where = _lookup(name, get, env)
+        value, where = _lookup(name, read)
         values[name] = value
         if where is not None:
             sources[name] = where
@@ -221,22 +235,8 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
     if region and not _REGION.match(region):
         raise ConfigError(f"{sources['region']} is not a valid region id")
 
-    access_key, secret_key = values["access_key"], values["secret_key"]
-    auth_token = values["auth_token"]
-    if not (access_key and secret_key):
-        if access_key and not auth_token:
-            raise ConfigError(
-                f"an access key is set ({sources['access_key']}) but no secret key: "
-                f"set one of {SOURCES['secret_key'].names()}"
-            )
-        if secret_key and not auth_token:
-            raise ConfigError(
-                f"a secret key is set ({sources['secret_key']}) but no access key: "
-                f"set one of {SOURCES['access_key'].names()}"
-            )
-        if not auth_token:
-            raise ConfigError("no credentials configured: " + _credential_hint())
-        access_key = secret_key = None
+    credentials = resolve_credentials(read)
+    sources["credentials"] = credentials.source
 
     if endpoint_raw:
         endpoint = _url(endpoint_raw, sources["endpoint"])
@@ -249,9 +249,9 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
         iam_endpoint = _url(iam_raw, sources["iam_endpoint"])
         if iam_endpoint.endswith("/v3"):
             iam_endpoint = iam_endpoint[: -len("/v3")]
-    elif endpoint_raw:
+    elif endpoint_raw:  # an emulator or private cloud serves IAM's project list on the IMS host
         iam_endpoint = endpoint
-        sources["iam_endpoint"] = sources["endpoint"]
+        sources["iam_endpoint"] = f"derived from {sources['endpoint']}"
     else:
         iam_endpoint = f"https://iam.{region}.myhuaweicloud.com"
         sources["iam_endpoint"] = "default"
@@ -265,10 +265,11 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
         project_id=project_id,
         endpoint=endpoint,
         iam_endpoint=iam_endpoint,
-        access_key=access_key,
-        secret_key=secret_key,
-        security_token=values["security_token"] if access_key else None,
-        auth_token=None if access_key else auth_token,
+        iam_endpoint_derived=bool(endpoint_raw and not iam_raw),
+        access_key=credentials.access_key,
+        secret_key=credentials.secret_key,
+        security_token=credentials.security_token,
+        auth_token=credentials.auth_token,
         ca_bundle=ca_bundle,
         insecure=_bool("insecure", values["insecure"], sources.get("insecure"), False),
         progress=_bool("progress", values["progress"], sources.get("progress"), True),

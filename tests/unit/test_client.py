@@ -587,6 +587,85 @@ def test_project_lookup_goes_to_endpoint_override() -> None:
     assert adapter.sent[0].headers["Host"] == "127.0.0.1:8080"
 
 
+def iam_refuses(status: int, body: Any) -> Handler:
+    """An IMS host asked as IAM: it has no /v3/projects, so it answers ``status``; IMS calls succeed."""
+
+    def handler(r: requests.PreparedRequest) -> Result:
+        if urlsplit(r.url or "").path == "/v3/projects":
+            return response(r, status, body, {"X-Request-Id": "req-iam-1"})
+        return response(r, 204)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "says"),
+    [
+        (404, {"error_code": "APIGW.0101", "error_msg": "The API does not exist"}, "HTTP 404 APIGW.0101"),
+        (
+            401,
+            {"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication"},
+            "HTTP 401 APIGW.0301",
+        ),
+        (200, {"projects": []}, "lists 0 projects named 'cn-north-4'"),
+        (200, {"images": []}, "without a 'projects' list"),
+    ],
+)
+def test_project_lookup_failure_at_endpoint_override_names_what_to_set(
+    status: int, body: Any, says: str
+) -> None:
+    config = make_config(
+        **{"ims:projectId": "", "ims:endpoint": "http://127.0.0.1:8080", "ims:securityToken": STS}
+    )
+    client, adapter, _ = make_client(iam_refuses(status, body), config=config)
+    with pytest.raises(ConfigError) as info:
+        client.list_tags(IMAGE)
+    text = str(info.value)
+    assert says in text
+    assert "IAM GET http://127.0.0.1:8080/v3/projects?name=cn-north-4" in text
+    assert "derived from config ims:endpoint" in text
+    assert "ims:projectId" in text and "ims:iamEndpoint" in text
+    assert adapter.paths() == ["GET /v3/projects"]  # nothing was sent to IMS without a project
+    for secret in (SK, STS):
+        assert secret not in all_text(info.value)
+
+
+def test_project_lookup_failure_is_not_taken_for_a_gone_image() -> None:
+    """A 404 from the lookup is about the project, not the image: delete must not report it deleted."""
+    config = make_config(**{"ims:projectId": "", "ims:endpoint": "http://127.0.0.1:8080"})
+    client, adapter, _ = make_client(iam_refuses(404, b"<html>404 Not Found</html>"), config)
+    with pytest.raises(ConfigError, match="ims:iamEndpoint"):
+        client.delete_image(IMAGE)
+    assert adapter.paths() == ["GET /v3/projects"]
+
+
+def test_project_lookup_failure_at_the_default_iam_endpoint_names_it() -> None:
+    client, _, _ = make_client(
+        iam_refuses(200, {"projects": []}), config=make_config(**{"ims:projectId": ""})
+    )
+    with pytest.raises(ConfigError) as info:
+        _ = client.project_id
+    text = str(info.value)
+    assert f"IAM GET {IAM}/v3/projects?name=cn-north-4" in text
+    assert "the default for region 'cn-north-4'" in text and "derived" not in text
+    assert "ims:projectId" in text and "ims:iamEndpoint" in text
+
+
+def test_project_lookup_failure_names_the_configured_iam_endpoint() -> None:
+    config = make_config(
+        **{
+            "ims:projectId": "",
+            "ims:endpoint": "http://127.0.0.1:8080",
+            "huaweicloud:authUrl": "https://iam.example/v3",
+        }
+    )
+    client, adapter, _ = make_client(iam_refuses(200, {"projects": []}), config=config)
+    with pytest.raises(ConfigError) as info:
+        _ = client.project_id
+    assert adapter.sent[0].url == "https://iam.example/v3/projects?name=cn-north-4"
+    assert "is from config huaweicloud:authUrl" in str(info.value)
+
+
 def test_token_auth_needs_no_lookup_for_unscoped_paths() -> None:
     handler, calls = iam_and_ims([{"id": PROJECT, "name": "cn-north-4"}])
     config = make_config(

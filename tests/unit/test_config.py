@@ -6,9 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 
 from ims_provider.auth import AkSkAuth, TokenAuth
 from ims_provider.config import SOURCES, ProviderConfig, load_config
+from ims_provider.credentials import CREDENTIALS, KeySet, TokenSource, credentials_table
 from ims_provider.errors import ConfigError
 
 SK = "secret-key-value-1234567890"
@@ -23,6 +25,18 @@ def getter(values: dict[str, str]) -> Callable[[str], str | None]:
 
 def load(config: dict[str, str] | None = None, env: dict[str, str] | None = None) -> ProviderConfig:
     return load_config(getter(dict(BASE) if config is None else config), env or {})
+
+
+def sent_headers(cfg: ProviderConfig) -> requests.structures.CaseInsensitiveDict[str]:
+    """The headers a request signed with this configuration's credentials carries."""
+    req = requests.Request("GET", "https://ims.cn-north-4.myhuaweicloud.com/v2/cloudimages").prepare()
+    return cfg.auth(project_id="p")(req).headers
+
+
+def place(source: KeySet | TokenSource, values: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """``values`` under ``source``'s names, as (stack config, environment)."""
+    named = dict(zip(source.names, values, strict=True))
+    return (named, {}) if source.origin == "config" else ({}, named)
 
 
 def test_minimal_config_and_defaults() -> None:
@@ -40,7 +54,7 @@ def test_minimal_config_and_defaults() -> None:
     assert (cfg.ca_bundle, cfg.insecure, cfg.progress, cfg.debug) == (None, False, True, False)
 
 
-@pytest.mark.parametrize("field", ["region", "project_id", "access_key", "secret_key", "security_token"])
+@pytest.mark.parametrize("field", ["region", "project_id"])
 def test_each_source_in_precedence_order(field: str) -> None:
     """Every key and env var is honoured, and an earlier one always beats every later one."""
     source = SOURCES[field]
@@ -59,6 +73,35 @@ def test_each_source_in_precedence_order(field: str) -> None:
         assert getattr(cfg, attr) == f"value{winner_index}-for-{field}", winner
         expected_where = f"config {winner}" if winner in source.keys else f"env {winner}"
         assert cfg.describe()["sources"][field] == expected_where  # type: ignore[index]
+
+
+def values_for(index: int, source: KeySet | TokenSource) -> tuple[str, ...]:
+    return tuple(f"value{index}-{n}" for n in source.names)
+
+
+@pytest.mark.parametrize("winner", range(len(CREDENTIALS)))
+def test_each_credential_source_in_precedence_order(winner: int) -> None:
+    """With this source and every later one complete, all credentials come from this one, and the debug
+    line says so."""
+    config: dict[str, str] = {"ims:region": "r1"}
+    env: dict[str, str] = {}
+    for index in range(winner, len(CREDENTIALS)):
+        stack, environ = place(CREDENTIALS[index], values_for(index, CREDENTIALS[index]))
+        config.update(stack)
+        env.update(environ)
+    cfg = load_config(getter(config), env)
+    chosen = CREDENTIALS[winner]
+    expected = values_for(winner, chosen)
+    if isinstance(chosen, KeySet):
+        assert (cfg.access_key, cfg.secret_key, cfg.security_token, cfg.auth_token) == (*expected, None)
+    else:
+        assert (cfg.access_key, cfg.secret_key, cfg.security_token, cfg.auth_token) == (
+            None,
+            None,
+            None,
+            *expected,
+        )
+    assert cfg.describe()["sources"]["credentials"] == chosen.label()  # type: ignore[index]
 
 
 def test_stack_config_beats_environment() -> None:
@@ -116,24 +159,191 @@ def test_missing_credentials_lists_every_key_and_var_but_no_values() -> None:
     with pytest.raises(ConfigError) as info:
         load({"ims:region": "cn-north-4"}, {"HW_SECURITY_TOKEN": STS})
     text = str(info.value)
-    for field in ("access_key", "secret_key", "security_token", "auth_token"):
-        for name in SOURCES[field].keys + SOURCES[field].env:
+    for source in CREDENTIALS:
+        for name in source.names:
             assert name in text, name
     assert STS not in text
 
 
-def test_access_key_without_secret_key() -> None:
-    with pytest.raises(ConfigError) as info:
-        load({"ims:region": "r1", "ims:accessKey": "AKONLY"})
-    assert "HW_SECRET_KEY" in str(info.value) and "ims:secretKey" in str(info.value)
-    assert "AKONLY" not in str(info.value)
+# --- credentials come as a set: the mixed-source cases -----------------------------------------------
 
 
-def test_secret_key_without_access_key() -> None:
+@pytest.mark.parametrize(
+    "stale", ["HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "OS_SECURITY_TOKEN"]
+)
+def test_stale_env_security_token_is_not_sent_with_stack_keys(stale: str) -> None:
+    cfg = load(env={stale: STS})
+    assert cfg.security_token is None and STS not in cfg.secrets
+    headers = sent_headers(cfg)
+    assert "X-Security-Token" not in headers
+    assert headers["Authorization"].startswith("SDK-HMAC-SHA256 Access=AKID0001,")
+
+
+def test_security_token_of_another_stack_family_is_not_used() -> None:
+    cfg = load({**BASE, "huaweicloud:securityToken": STS})
+    assert cfg.security_token is None
+    assert "X-Security-Token" not in sent_headers(cfg)
+
+
+def test_security_token_of_the_chosen_set_is_sent() -> None:
+    cfg = load(
+        {"ims:region": "r1"},
+        {
+            "HW_ACCESS_KEY": "ENVAK",
+            "HW_SECRET_KEY": SK,
+            "HW_SECURITY_TOKEN": STS,
+            "OS_SECURITY_TOKEN": "other",
+        },
+    )
+    assert (cfg.access_key, cfg.security_token) == ("ENVAK", STS)
+    assert sent_headers(cfg)["X-Security-Token"] == STS
+    assert cfg.describe()["auth"] == "aksk+securityToken"
+
+
+@pytest.mark.parametrize(
+    "env_keys",
+    [
+        {"HW_ACCESS_KEY": "ENVAK", "HW_SECRET_KEY": SK},
+        {"HUAWEICLOUD_SDK_AK": "ENVAK", "HUAWEICLOUD_SDK_SK": SK, "HUAWEICLOUD_SDK_SECURITY_TOKEN": STS},
+        {"OS_ACCESS_KEY": "ENVAK", "OS_SECRET_KEY": SK},
+    ],
+)
+def test_stack_auth_token_beats_keys_from_the_environment(env_keys: dict[str, str]) -> None:
+    cfg = load({"ims:region": "r1", "ims:authToken": TOKEN}, env_keys)
+    assert (cfg.auth_token, cfg.access_key, cfg.secret_key, cfg.security_token) == (TOKEN, None, None, None)
+    headers = sent_headers(cfg)
+    assert headers["X-Auth-Token"] == TOKEN
+    assert "Authorization" not in headers and "X-Security-Token" not in headers
+    assert cfg.describe()["sources"]["credentials"] == "config ims:authToken"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("family", ["ims", "huaweicloud"])
+def test_stack_keys_beat_stack_auth_token(family: str) -> None:
+    keys = {f"{family}:accessKey": "AKID0001", f"{family}:secretKey": SK, f"{family}:securityToken": STS}
+    cfg = load({"ims:region": "r1", "ims:authToken": TOKEN, **keys}, {"HW_AUTH_TOKEN": "env-token-value"})
+    assert (cfg.access_key, cfg.secret_key, cfg.security_token, cfg.auth_token) == ("AKID0001", SK, STS, None)
+    auth = cfg.auth(project_id="override")
+    assert isinstance(auth, AkSkAuth) and auth.project_id == "override"
+    assert "X-Auth-Token" not in sent_headers(cfg)
+
+
+def test_env_auth_token_comes_after_every_env_key_set() -> None:
+    cfg = load({"ims:region": "r1"}, {"HW_AUTH_TOKEN": TOKEN, "OS_ACCESS_KEY": "OSAK", "OS_SECRET_KEY": SK})
+    assert (cfg.access_key, cfg.auth_token) == ("OSAK", None)
+
+
+def test_huaweicloud_keys_beat_environment_keys_whole() -> None:
+    cfg = load(
+        {"ims:region": "r1", "huaweicloud:accessKey": "HWCAK", "huaweicloud:secretKey": SK},
+        {"HW_ACCESS_KEY": "ENVAK", "HW_SECRET_KEY": "env-secret", "HW_SECURITY_TOKEN": STS},
+    )
+    assert (cfg.access_key, cfg.secret_key, cfg.security_token) == ("HWCAK", SK, None)
+    assert cfg.secrets == (SK,)
+    assert "X-Security-Token" not in sent_headers(cfg)
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "given", "missing"),
+    [
+        ({"ims:accessKey": "AKONLY"}, {}, "config ims:accessKey", "config ims:secretKey"),
+        (
+            {"ims:accessKey": "AKONLY", "ims:securityToken": STS, "huaweicloud:accessKey": "A2"},
+            {"HW_ACCESS_KEY": "A3", "HW_SECRET_KEY": "env-secret"},
+            "config ims:accessKey",
+            "config ims:secretKey",
+        ),
+        (
+            {"huaweicloud:accessKey": "AKONLY", "huaweicloud:secretKey": ""},
+            {"HW_ACCESS_KEY": "A3", "HW_SECRET_KEY": "env-secret"},
+            "config huaweicloud:accessKey",
+            "config huaweicloud:secretKey",
+        ),
+        (
+            {"ims:accessKey": "AKONLY", "ims:authToken": TOKEN},
+            {},
+            "config ims:accessKey",
+            "config ims:secretKey",
+        ),
+        (
+            {},
+            {"HW_ACCESS_KEY": "AKONLY", "HUAWEICLOUD_SDK_AK": "A2", "HUAWEICLOUD_SDK_SK": "sdk-secret"},
+            "env HW_ACCESS_KEY",
+            "env HW_SECRET_KEY",
+        ),
+    ],
+)
+def test_access_key_without_its_secret_key_is_an_error_even_when_a_later_source_is_complete(
+    config: dict[str, str], env: dict[str, str], given: str, missing: str
+) -> None:
     with pytest.raises(ConfigError) as info:
-        load({"ims:region": "r1"}, {"HW_SECRET_KEY": SK})
-    assert "HW_ACCESS_KEY" in str(info.value)
-    assert SK not in str(info.value)
+        load({"ims:region": "r1", **config}, env)
+    text = str(info.value)
+    assert f"{given} is set but {missing} is not" in text
+    for value in ("AKONLY", TOKEN, STS, "env-secret", "sdk-secret"):
+        assert value not in text
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "given", "missing"),
+    [
+        (
+            {"ims:secretKey": SK},
+            {"HW_ACCESS_KEY": "ENVAK", "HW_SECRET_KEY": "env-secret"},
+            "config ims:secretKey",
+            "config ims:accessKey",
+        ),
+        ({}, {"HW_SECRET_KEY": SK}, "env HW_SECRET_KEY", "env HW_ACCESS_KEY"),
+        (
+            {"ims:authToken": TOKEN, "huaweicloud:secretKey": SK},
+            {},
+            "config huaweicloud:secretKey",
+            "config huaweicloud:accessKey",
+        ),
+    ],
+)
+def test_secret_key_without_its_access_key_is_an_error(
+    config: dict[str, str], env: dict[str, str], given: str, missing: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"ims:region": "r1", **config}, env)
+    text = str(info.value)
+    assert f"{given} is set but {missing} is not" in text
+    assert SK not in text and TOKEN not in text and "env-secret" not in text
+
+
+def test_a_security_token_alone_does_not_make_a_source_count() -> None:
+    cfg = load(
+        {"ims:region": "r1", "ims:securityToken": STS},
+        {"HW_SECURITY_TOKEN": STS, "HUAWEICLOUD_SDK_AK": "SDKAK", "HUAWEICLOUD_SDK_SK": SK},
+    )
+    assert (cfg.access_key, cfg.secret_key, cfg.security_token) == ("SDKAK", SK, None)
+    assert cfg.describe()["sources"]["credentials"] == (  # type: ignore[index]
+        "env HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK/HUAWEICLOUD_SDK_SECURITY_TOKEN"
+    )
+
+
+def test_a_half_set_after_the_chosen_source_is_never_looked_at() -> None:
+    cfg = load({"ims:region": "r1", "ims:authToken": TOKEN}, {"HW_ACCESS_KEY": "AKONLY"})
+    assert cfg.auth_token == TOKEN
+
+
+def test_describe_shows_the_chosen_set_and_no_secret() -> None:
+    cfg = load(
+        {
+            "ims:region": "r1",
+            "ims:authToken": TOKEN,
+            "huaweicloud:accessKey": "HWCAK1234567",
+            "huaweicloud:secretKey": SK,
+        },
+        {"HW_ACCESS_KEY": "ENVAK", "HW_SECRET_KEY": "env-secret", "HW_SECURITY_TOKEN": STS},
+    )
+    described = cfg.describe()
+    assert described["sources"]["credentials"] == (  # type: ignore[index]
+        "config huaweicloud:accessKey/huaweicloud:secretKey/huaweicloud:securityToken"
+    )
+    assert described["auth"] == "aksk" and described["access_key"] == "HWCA***"
+    for secret in (SK, TOKEN, STS, "env-secret", "HWCAK1234567"):
+        assert secret not in repr(described)
 
 
 def test_token_only() -> None:
@@ -143,16 +353,22 @@ def test_token_only() -> None:
     assert isinstance(auth, TokenAuth) and auth.project_id == "p"
 
 
-def test_aksk_preferred_over_token_and_security_token_kept() -> None:
-    cfg = load({**BASE, "ims:authToken": TOKEN, "huaweicloud:securityToken": STS})
-    assert cfg.auth_token is None and cfg.security_token == STS
-    auth = cfg.auth(project_id="override")
-    assert isinstance(auth, AkSkAuth) and auth.project_id == "override"
-
-
 def test_security_token_ignored_with_token_auth() -> None:
-    cfg = load({"ims:region": "r1", "ims:authToken": TOKEN, "ims:securityToken": STS})
+    cfg = load({"ims:region": "r1", "ims:authToken": TOKEN}, {"HW_SECURITY_TOKEN": STS})
     assert cfg.security_token is None
+    assert "X-Security-Token" not in sent_headers(cfg)
+
+
+def test_credentials_table_is_the_precedence_order() -> None:
+    """The README's table is written from CREDENTIALS: one row per source, in the order they win."""
+    rows = credentials_table().splitlines()[2:]
+    assert len(rows) == len(CREDENTIALS)
+    for order, (row, source) in enumerate(zip(rows, CREDENTIALS, strict=True), start=1):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[0] == str(order)
+        named = cells[2] if source.origin == "config" else cells[3]
+        assert named == ", ".join(f"`{n}`" for n in source.names)
+    assert [c.strip() for c in rows[2].strip("|").split("|")][1:3] == ["IAM token", "`ims:authToken`"]
 
 
 def test_auth_without_credentials_raises() -> None:
