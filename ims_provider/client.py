@@ -35,6 +35,7 @@ from .retry import (
     classify_exception,
     classify_response,
     outcome,
+    outlives_waits,
     parse_retry_after,
 )
 
@@ -234,9 +235,10 @@ class ImsClient:
             return self._project_id
 
     def _lookup_project_id(self) -> str:
-        """``GET {iam}/v3/projects?name=<region>``. Every failure, an HTTP error included, is a ConfigError
-        naming what to set: an ImsApiError here (a 404 from an IMS host asked as IAM, say) would otherwise
-        be taken for an answer about the image being worked on."""
+        """``GET {iam}/v3/projects?name=<region>``. Every failure that will not pass, an HTTP error included,
+        is a ConfigError naming what to set: an ImsApiError here (a 404 from an IMS host asked as IAM, say)
+        would otherwise be taken for an answer about the image being worked on. Throttling and an unavailable
+        backend stay what they are, so that a wait outlives them."""
         region = self.config.region
         if not region:
             raise ConfigError("no project id configured and no region to look it up by: set ims:projectId")
@@ -245,6 +247,8 @@ class ImsClient:
         try:
             resp = self._call("GET", url, params={"name": region}, idempotent=True, auth=self.config.auth())
         except ImsApiError as exc:
+            if outlives_waits(exc):  # throttled or unavailable: a wait may still outlive it
+                raise
             rid = f" (request id {exc.request_id})" if exc.request_id else ""
             raise self._lookup_failed(
                 f"{asked} answered HTTP {exc.status} {exc.code}: {exc.message}{rid}"

@@ -3,8 +3,10 @@ IMS does not know yet is waited for a while, and creates of one source in one ho
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -15,7 +17,9 @@ from ims_provider.errors import ImsApiError, JobNotFoundError
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.retry import POLICY, ErrorClass, RetryPolicy
 from ims_provider.waiter import FakeClock
+from tests.engine.conftest import stack_config
 from tests.engine.host import DynamicProviderHost
+from tests.reliability.conftest import HOST_EXTRA
 from tests.reliability.support import (
     CREATE_PATH,
     attempt,
@@ -122,3 +126,42 @@ def test_creates_of_one_ecs_in_one_host_take_turns_and_say_whose_image_they_wait
     jobs = sorted(emu.admin.state()["jobs"], key=lambda j: j["begin_time"])
     assert len(jobs) == 2 and jobs[0]["end_time"] <= jobs[1]["begin_time"]  # one after the other
     assert len(images(emu)) == 2 and rid in images(emu)
+
+
+def _one_job_per_ecs_at_a_time(emu: EmulatorServer) -> list[dict[str, Any]]:
+    """The jobs IMS ran, in order, after asserting that no two overlapped (they all image one ECS)."""
+    jobs = sorted(emu.admin.state()["jobs"], key=lambda j: j["begin_time"])
+    for earlier, later in itertools.pairwise(jobs):
+        assert earlier["end_time"] is not None and earlier["end_time"] <= later["begin_time"], jobs
+    return jobs
+
+
+def test_a_system_image_and_a_data_disk_image_of_one_ecs_in_one_stack(
+    host: DynamicProviderHost, emu: EmulatorServer
+) -> None:
+    """Two resources, one server: the system image and an image of its data disk, created at once. The
+    host cannot know the disk belongs to the ECS, so IMS's IMG.0010 is what makes the second wait."""
+    emu.admin.update_settings(job_seconds=2.0)
+    system = host.checked("sys", inputs_for("ecs", "sys"))
+    data = host.checked("data", inputs_for("data_only", "data"))
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda args: host.create(*args), [("sys", system), ("data", data)]))
+    jobs = _one_job_per_ecs_at_a_time(emu)
+    assert len(jobs) == 2 and len(images(emu)) == 2
+    assert {rid for rid, _ in made} == set(images(emu))
+    refused = [p for p in create_posts(emu) if p["status"] == 400]
+    assert refused and all(p["fault"] is None for p in refused)  # IMS's own refusal, not an injected one
+
+
+def test_two_stacks_imaging_one_ecs_at_once_both_succeed(emu: EmulatorServer) -> None:
+    """Two hosts (two stacks), no lock in common: IMS's refusal is waited through on each side."""
+    emu.admin.update_settings(job_seconds=2.0)
+    config = stack_config(emu.url, **HOST_EXTRA)
+    with DynamicProviderHost(config) as left, DynamicProviderHost(config) as right:
+        jobs = [(left, "left", left.checked("left", inputs_for("ecs", "left"))),
+                (right, "right", right.checked("right", inputs_for("ecs", "right")))]  # fmt: skip
+        with ThreadPoolExecutor(2) as pool:
+            made = list(pool.map(lambda job: job[0].create(job[1], job[2]), jobs))
+    assert len(_one_job_per_ecs_at_a_time(emu)) == 2
+    assert {rid for rid, _ in made} == set(images(emu)) and len(images(emu)) == 2
+    assert sum(p["status"] == 200 for p in create_posts(emu)) == 2  # every image made once
