@@ -462,3 +462,9 @@ def test_config_is_frozen_and_hashable() -> None:
         cfg.region = "x"  # type: ignore[misc]
     assert hash(cfg) == hash(load())
     assert cfg.secrets == (SK,)
+
+
+def test_readme_holds_the_credentials_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = credentials_table()
+    assert table in readme, f"README.md is out of date; `python -m ims_provider.credentials` prints:\n{table}"
