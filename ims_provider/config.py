@@ -9,10 +9,11 @@ at, never their values.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from requests.auth import AuthBase
@@ -46,6 +47,9 @@ SOURCES: Mapping[str, Source] = {
         ("HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID", "OS_PROJECT_ID"),
     ),
     "endpoint": Source(("ims:endpoint",), ("IMS_ENDPOINT",)),
+    # Other regions' IMS endpoints, for copies across regions: a JSON object {"<region>": "<url>"}. A region
+    # it does not name uses https://ims.<region>.myhuaweicloud.com.
+    "region_endpoints": Source(("ims:regionEndpoints",), ("IMS_REGION_ENDPOINTS",)),
     "iam_endpoint": Source(("ims:iamEndpoint", "huaweicloud:authUrl")),
     "ca_bundle": Source(("ims:caBundle",), ("IMS_CA_BUNDLE",)),
     "insecure": Source(("ims:insecure",)),
@@ -82,6 +86,9 @@ class ProviderConfig:
     # After a create request whose answer was lost: seconds to look for the image it may have made before
     # sending it again. None = the lifecycle's default.
     recovery_grace: float | None = None
+    region_endpoints: tuple[
+        tuple[str, str], ...
+    ] = ()  # (region, IMS endpoint) for regions other than this one
     sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @property
@@ -103,6 +110,37 @@ class ProviderConfig:
         if self.auth_token:
             return TokenAuth(self.auth_token, project_id=pid)
         raise ConfigError("no credentials configured: " + credential_hint())
+
+    def for_region(self, region: str) -> ProviderConfig:
+        """The same credentials and settings, pointed at another region: its endpoint from
+        ``ims:regionEndpoints`` or the public pattern, its project looked up through IAM (the default project
+        of a region is named after it). IAM is the configured ``ims:iamEndpoint``, else the region's own
+        endpoint when it is overridden (an emulator or private cloud serves IAM there), else the public
+        one."""
+        if region == self.region:
+            return self
+        overrides = dict(self.region_endpoints)
+        endpoint = overrides.get(region, f"https://ims.{region}.myhuaweicloud.com")
+        where = dict(self.sources)
+        explicit_iam = not self.iam_endpoint_derived and where.get("iam_endpoint") not in (None, "default")
+        if explicit_iam:
+            iam, derived = self.iam_endpoint, False
+        elif region in overrides:
+            iam, derived = endpoint, True
+        else:
+            iam, derived = f"https://iam.{region}.myhuaweicloud.com", False
+        origin = where.get("region_endpoints", "") if region in overrides else "default"
+        sources = {**where, "region": f"for a copy to {region}", "endpoint": origin or "default"}
+        sources.pop("project_id", None)
+        return replace(
+            self,
+            region=region,
+            project_id=None,
+            endpoint=endpoint,
+            iam_endpoint=iam,
+            iam_endpoint_derived=derived,
+            sources=tuple(sorted(sources.items())),
+        )
 
     def project_hint(self) -> str:
         """What to set when the IAM project lookup fails, and where the IAM endpoint it asked came from
@@ -143,6 +181,7 @@ class ProviderConfig:
             "debug": self.debug,
             "poll_delay": self.poll_delay,
             "recovery_grace": self.recovery_grace,
+            "region_endpoints": dict(self.region_endpoints),
             "sources": dict(self.sources),
         }
 
@@ -256,6 +295,7 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
         iam_endpoint = f"https://iam.{region}.myhuaweicloud.com"
         sources["iam_endpoint"] = "default"
 
+    region_endpoints = _endpoint_map(values["region_endpoints"], sources.get("region_endpoints"))
     ca_bundle = values["ca_bundle"]
     if ca_bundle is not None and not os.path.isfile(ca_bundle):
         raise ConfigError(f"{sources['ca_bundle']} does not name an existing file")
@@ -276,5 +316,27 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
         debug=_bool("debug", values["debug"], sources.get("debug"), False),
         poll_delay=_seconds(values["poll_delay"], sources.get("poll_delay")),
         recovery_grace=_seconds(values["recovery_grace"], sources.get("recovery_grace")),
+        region_endpoints=region_endpoints,
         sources=tuple(sorted(sources.items())),
     )
+
+
+def _endpoint_map(raw: str | None, where: str | None) -> tuple[tuple[str, str], ...]:
+    """``ims:regionEndpoints``: a JSON object of region IDs to IMS endpoint URLs."""
+    if raw is None:
+        return ()
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        raise ConfigError(
+            f'{where} must be a JSON object of region IDs to endpoint URLs, e.g. {{"cn-south-1": '
+            '"https://ims.cn-south-1.example.com"}'
+        )
+    result = []
+    for region, url in sorted(parsed.items()):
+        if not _REGION.match(region):
+            raise ConfigError(f"{where}: {region!r} is not a valid region id")
+        result.append((region, _url(url, f"{where} ({region})")))
+    return tuple(result)

@@ -47,6 +47,7 @@ from ims_provider.model.rules import (
     Timeouts,
     WholeNumber,
     ranged,
+    seconds_of,
     whole,
 )
 from ims_provider.model.schema import (
@@ -452,10 +453,8 @@ def _image_size(live: LiveImage) -> int | None:
     return whole(live.attribute("__image_size")) or whole(live.attribute("size"))
 
 
-OUTPUTS: tuple[Output, ...] = (
-    Output("image_id", _image_id, "str", "the resource ID: the system image, or the first data image"),
-    Output("data_image_ids", None, "list[str]", "data images made, in the order of `data_images`"),
-    Output("job_id", None, "str", "the IMS job that made the images (absent for adopted images)"),
+# What every image shows, whatever made it (PrivateImage, ImageCopy).
+IMAGE_ATTRIBUTES: tuple[Output, ...] = (
     Output("status", lambda live: live.status or None, "str", "the image status (`active` after create)"),
     Output("disk_format", _attribute("disk_format"), "str", "e.g. `zvhd2`"),
     Output("image_size", _image_size, "int", "bytes (`__image_size`)"),
@@ -474,6 +473,12 @@ OUTPUTS: tuple[Output, ...] = (
         "str",
         "IMS `virtual_env_type`: `FusionCompute`, `Ironic`, `DataImage`, `IsoImage`",
     ),
+)
+OUTPUTS: tuple[Output, ...] = (
+    Output("image_id", _image_id, "str", "the resource ID: the system image, or the first data image"),
+    Output("data_image_ids", None, "list[str]", "data images made, in the order of `data_images`"),
+    Output("job_id", None, "str", "the IMS job that made the images (absent for adopted images)"),
+    *IMAGE_ATTRIBUTES,
 )
 
 PRIVATE_IMAGE = ResourceSchema("PrivateImage", FIELDS, OUTPUTS, path_order=(ECS, OBS, VOLUME, DATA, EXISTING))
@@ -788,16 +793,7 @@ def _wrong_entry_field(key: str, path: CreatePath) -> str:
 
 def timeouts_of(inputs: Mapping[str, Any]) -> dict[str, float]:
     """Seconds for create, update and delete: the defaults, overridden by the ``timeouts`` input."""
-    result = dict(DEFAULT_TIMEOUTS)
-    given = inputs.get("timeouts")
-    if isinstance(given, Mapping):
-        try:
-            parsed = Timeouts.model_validate(strip_unknowns(given))
-        except ValueError:
-            return result
-        for key, value in parsed.model_dump(exclude_none=True).items():
-            result[key] = float(value)
-    return result
+    return seconds_of(inputs.get("timeouts"), DEFAULT_TIMEOUTS)
 
 
 def build_request(inputs: Mapping[str, Any]) -> tuple[CreatePath, BaseModel]:
@@ -870,6 +866,7 @@ __all__ = [
     "ENTRY_MODELS",
     "EXISTING",
     "FILE_ENTRY",
+    "IMAGE_ATTRIBUTES",
     "OBS",
     "PATHS",
     "PRIVATE_IMAGE",

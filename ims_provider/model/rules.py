@@ -24,6 +24,8 @@ UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 TAG_KEY_CHARS = re.compile(r"^[\w .:=+\-@]+$")
 TAG_VALUE_CHARS = re.compile(r"^[\w .:=+\-@/]*$")
 OBS_URL = re.compile(r"^[^:\s]+:[^\s].*$")
+REGION_ID = re.compile(r"^[a-z]{2,3}(-[a-z0-9]+)+$")  # cn-north-4, ap-southeast-1, my-kualalumpur-1, ae-ad-1
+PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 MAX_TAGS = 10
 MAX_TAG_KEY = 36
@@ -139,6 +141,18 @@ def _obs_url(value: str) -> str:
     return value
 
 
+def _region_id(value: str) -> str:
+    if not REGION_ID.match(value):
+        raise ValueError(f"must be a region ID such as 'cn-north-4' or 'ap-southeast-1' (got {value!r})")
+    return value
+
+
+def _project_id(value: str) -> str:
+    if not PROJECT_ID.match(value):
+        raise ValueError(f"must be a project ID: 32 lower-case hexadecimal characters (got {value!r})")
+    return value
+
+
 def _enterprise_project(value: str) -> str:
     if value != "0" and not UUID.match(value):
         raise ValueError(
@@ -193,6 +207,8 @@ NonEmpty = Annotated[Str, AfterValidator(_non_empty)]
 ResourceId = Annotated[Str, AfterValidator(_resource_id)]
 ObsUrl = Annotated[Str, AfterValidator(_obs_url)]
 EnterpriseProjectId = Annotated[Str, AfterValidator(_enterprise_project)]
+RegionId = Annotated[Str, AfterValidator(_region_id)]
+ProjectId = Annotated[Str, AfterValidator(_project_id)]
 RamMb = Annotated[WholeNumber, AfterValidator(ranged(0, MAX_RAM_MB, "MB"))]
 OldStyleTag = Annotated[Str, AfterValidator(_old_style_tag)]
 Seconds = Annotated[float, BeforeValidator(_duration)]
@@ -243,6 +259,20 @@ class Timeouts(BaseModel):
     create: Seconds | None = None
     update: Seconds | None = None
     delete: Seconds | None = None
+
+
+def seconds_of(given: Any, defaults: Mapping[str, float]) -> dict[str, float]:
+    """Seconds for create, update and delete: ``defaults``, overridden by a ``timeouts`` input's valid
+    entries (one that does not parse keeps its default; check has already said so)."""
+    result = dict(defaults)
+    if isinstance(given, Mapping):
+        for key, value in given.items():
+            try:
+                parsed = Timeouts.model_validate({key: value})
+            except ValueError:
+                continue
+            result.update({k: float(v) for k, v in parsed.model_dump(exclude_none=True).items()})
+    return result
 
 
 class TaggedRequest(BaseModel):

@@ -173,6 +173,9 @@ class Field:
     entries: ResourceSchema | None = None  # a list of entries, each declared by this schema; their tags
     # change in place, anything else replaces
     one_job_per: str | None = None  # the value names a source IMS images one job at a time ("ECS", "disk")
+    applied_after: bool = False  # not part of the create request: set on the made image afterwards (a copy's
+    # RAM bounds and tags), so recovery does not compare it and applies it after adopting
+    located: bool = False  # says where the resource lives (a copy's region): searched there, not compared
     type_text: str = "str"
     rule_text: str = ""
 
@@ -257,7 +260,11 @@ class ResourceSchema:
         names = [
             f.name
             for f in self.fields
-            if f.reported is None and f.entries is None and not f.control and f.change is Change.REPLACE
+            if f.reported is None
+            and f.entries is None
+            and not f.control
+            and not f.located
+            and f.change is Change.REPLACE
         ]
         for f in self.fields:
             if f.entries is not None:
@@ -393,7 +400,7 @@ class ResourceSchema:
         seen: set[str] = set(skip)
         for f in self.accepted_on(path):
             reported = f.reported
-            if reported is None or reported.key in seen or f.control:
+            if reported is None or reported.key in seen or f.control or f.applied_after:
                 continue
             seen.add(reported.key)
             requested = (
