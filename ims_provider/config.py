@@ -18,6 +18,7 @@ from requests.auth import AuthBase
 
 from .auth import AkSkAuth, TokenAuth
 from .errors import ConfigError
+from .hostpool import DEFAULT_FLOOR, HOST_WORKERS, MAX_WORKERS, default_workers
 
 __all__ = ["SOURCES", "ProviderConfig", "Source", "load_config"]
 
@@ -61,11 +62,13 @@ SOURCES: Mapping[str, Source] = {
     "debug": Source(("ims:debug",)),
     "poll_delay": Source(("ims:pollDelay",)),
     "recovery_grace": Source(("ims:recoveryGrace",)),
+    "max_parallel": Source(("ims:maxParallel",)),
 }
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_WHOLE = re.compile(r"^[0-9]{1,6}$")
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class ProviderConfig:
     # After a create request whose answer was lost: seconds to look for the image it may have made before
     # sending it again. None = the lifecycle's default.
     recovery_grace: float | None = None
+    # Operations the dynamic provider host runs at once, for every dynamic resource of the stack (see
+    # ims_provider.hostpool); also the HTTP connections kept open to each endpoint. 4 leaves the host alone.
+    max_parallel: int = DEFAULT_FLOOR
     sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @property
@@ -129,6 +135,7 @@ class ProviderConfig:
             "debug": self.debug,
             "poll_delay": self.poll_delay,
             "recovery_grace": self.recovery_grace,
+            "max_parallel": self.max_parallel,
             "sources": dict(self.sources),
         }
 
@@ -184,6 +191,18 @@ def _seconds(raw: str | None, where: str | None) -> float | None:
     if not 0 <= value <= 3600:
         raise ConfigError(f"{where} must be a number of seconds between 0 and 3600")
     return value
+
+
+def _workers(raw: str | None, where: str | None, environ: Mapping[str, str]) -> int:
+    if raw is None:
+        return default_workers(environ)
+    if not (_WHOLE.match(raw) and HOST_WORKERS <= int(raw) <= MAX_WORKERS):
+        raise ConfigError(
+            f"{where} must be a whole number from {HOST_WORKERS} to {MAX_WORKERS}: the operations the "
+            f"dynamic provider host runs at once ({HOST_WORKERS}, the host's own, leaves it as it is; to run "
+            "fewer use `pulumi up --parallel`)"
+        )
+    return int(raw)
 
 
 def _url(raw: str, where: str) -> str:
@@ -275,5 +294,6 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
         debug=_bool("debug", values["debug"], sources.get("debug"), False),
         poll_delay=_seconds(values["poll_delay"], sources.get("poll_delay")),
         recovery_grace=_seconds(values["recovery_grace"], sources.get("recovery_grace")),
+        max_parallel=_workers(values["max_parallel"], sources.get("max_parallel"), env),
         sources=tuple(sorted(sources.items())),
     )
