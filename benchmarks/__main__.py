@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_save:
         (HERE / "RESULTS.md").write_text(text, encoding="utf-8")
     print(text)
-    failed = [t for t in report.targets(runs, stack) if not t.ok]
+    failed = [t for t in report.targets(runs, stack) if t.failed]
     return 1 if failed else 0
 
 

@@ -18,17 +18,17 @@ from ims_provider.client import ImsClient
 from ims_provider.config import load_config
 from ims_provider.emulator import EmulatorServer
 from ims_provider.emulator.admin import AdminClient
+from ims_provider.emulator.fixtures import SEED_ECS_ID
 from ims_provider.jobs import FIXED_5S_SCHEDULE, JOB_DONE, TERRAFORM_SCHEDULE
 from ims_provider.waiter import PollEvent, WaitSpec, wait
 
-ECS_ID = "877a2cda-ba63-4e1e-b95f-e67e48b6129a"  # the emulator's seeded, stopped ECS
 SCHEDULES: dict[str, WaitSpec[dict[str, Any]]] = {
     "ours": JOB_DONE,
     "terraform": JOB_DONE.with_schedule(TERRAFORM_SCHEDULE),
     "fixed_5s": JOB_DONE.with_schedule(FIXED_5S_SCHEDULE),
 }
 PROFILES = ("linear", "front_loaded", "stepped", "absent")
-DURATIONS_MIN = (1, 3, 7, 15, 30)
+DURATIONS_MIN: tuple[float, ...] = (0.5, 1, 3, 7, 15, 30)
 JITTER = 0.10  # each seed's job runs the nominal duration +-10%
 MAX_AGE = 2.0  # the wait starts up to this long after IMS began the job (the POST's answer, the provider)
 TIMEOUT = 4 * 3600.0
@@ -60,14 +60,14 @@ class JobRun:
 
     schedule: str
     profile: str
-    minutes: int
+    minutes: float
     seed: int
     seconds: float  # the job's real length
     lag: float  # first poll that saw SUCCESS minus the job's end
     polls: int  # GET job requests the emulator logged for this job
 
 
-def job_shape(minutes: int, profile: str, seed: int) -> tuple[float, float]:
+def job_shape(minutes: float, profile: str, seed: int) -> tuple[float, float]:
     """(job length, age of the job when the wait starts): the same job for every schedule of a seed."""
     rng = random.Random(f"{minutes}/{profile}/{seed}")
     return minutes * 60 * rng.uniform(1 - JITTER, 1 + JITTER), rng.uniform(0.0, MAX_AGE)
@@ -92,11 +92,11 @@ class VirtualBench:
         )
         self.client = ImsClient(config)
 
-    def run(self, schedule: str, minutes: int, profile: str, seed: int) -> JobRun:
+    def run(self, schedule: str, minutes: float, profile: str, seed: int) -> JobRun:
         seconds, age = job_shape(minutes, profile, seed)
         self.admin.update_settings(job_seconds=seconds, progress_profile=profile)
         self.admin.clear_requests()
-        job_id = self.client.create_image({"name": f"bench-{schedule}-{seed}", "instance_id": ECS_ID})
+        job_id = self.client.create_image({"name": f"bench-{schedule}-{seed}", "instance_id": SEED_ECS_ID})
         job = self.emulator.backend.jobs[job_id]  # white-box: the emulator's own record of the job
         clock = EmulatorClock(self.admin)
         clock.sleep(age)
@@ -116,21 +116,21 @@ class VirtualBench:
             raise RuntimeError(f"the emulator saw {polls} polls of job {job_id}, the waiter {len(events)}")
         return JobRun(schedule, profile, minutes, seed, seconds, clock.monotonic() - end, polls)
 
-    def run_group(self, profile: str, minutes: int, seeds: Iterable[int]) -> list[JobRun]:
+    def run_group(self, profile: str, minutes: float, seeds: Iterable[int]) -> list[JobRun]:
         """Every schedule on the same jobs; the emulator is reset first so images never pile up."""
         self.admin.reset()
         self.admin.set_clock("manual")
         return [self.run(s, minutes, profile, seed) for seed in seeds for s in SCHEDULES]
 
 
-def _group(task: tuple[str, int, tuple[int, ...]]) -> list[JobRun]:
+def _group(task: tuple[str, float, tuple[int, ...]]) -> list[JobRun]:
     profile, minutes, seeds = task
     with EmulatorServer(clock_mode="manual", image_quota=10_000) as emulator:
         return VirtualBench(emulator).run_group(profile, minutes, seeds)
 
 
 def run_all(
-    profiles: Sequence[str], durations: Sequence[int], seeds: Sequence[int], workers: int = 1
+    profiles: Sequence[str], durations: Sequence[float], seeds: Sequence[int], workers: int = 1
 ) -> list[JobRun]:
     """All (profile, duration) groups; ``workers`` processes, each with its own emulator and clock."""
     tasks = [(p, m, tuple(seeds)) for p in profiles for m in sorted(durations, reverse=True)]

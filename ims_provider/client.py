@@ -184,7 +184,9 @@ class ImsClient:
         self._verify: bool | str = False if config.insecure else (config.ca_bundle or True)
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            # One kept-alive connection per host worker (each runs one call at a time), so that no answer
+            # is followed by "Connection pool is full, discarding connection" and a new TLS handshake.
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=config.max_parallel, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         session.auth = config.auth()

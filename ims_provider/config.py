@@ -21,6 +21,7 @@ from requests.auth import AuthBase
 from .auth import AkSkAuth, TokenAuth
 from .credentials import Origin, Reader, credential_hint, resolve_credentials
 from .errors import ConfigError
+from .hostpool import DEFAULT_FLOOR, HOST_WORKERS, MAX_WORKERS, default_workers
 
 __all__ = ["SOURCES", "ProviderConfig", "Source", "load_config"]
 
@@ -57,11 +58,13 @@ SOURCES: Mapping[str, Source] = {
     "debug": Source(("ims:debug",)),
     "poll_delay": Source(("ims:pollDelay",)),
     "recovery_grace": Source(("ims:recoveryGrace",)),
+    "max_parallel": Source(("ims:maxParallel",)),
 }
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_WHOLE = re.compile(r"^[0-9]{1,6}$")
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,11 @@ class ProviderConfig:
     # After a create request whose answer was lost: seconds to look for the image it may have made before
     # sending it again. None = the lifecycle's default.
     recovery_grace: float | None = None
-    region_endpoints: tuple[
-        tuple[str, str], ...
-    ] = ()  # (region, IMS endpoint) for regions other than this one
+    # (region, IMS endpoint) for regions other than this one, from ims:regionEndpoints
+    region_endpoints: tuple[tuple[str, str], ...] = ()
+    # Operations the dynamic provider host runs at once, for every dynamic resource of the stack (see
+    # ims_provider.hostpool); also the HTTP connections kept open to each endpoint. 4 leaves the host alone.
+    max_parallel: int = DEFAULT_FLOOR
     sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @property
@@ -182,6 +187,7 @@ class ProviderConfig:
             "poll_delay": self.poll_delay,
             "recovery_grace": self.recovery_grace,
             "region_endpoints": dict(self.region_endpoints),
+            "max_parallel": self.max_parallel,
             "sources": dict(self.sources),
         }
 
@@ -238,6 +244,18 @@ def _seconds(raw: str | None, where: str | None) -> float | None:
     return value
 
 
+def _workers(raw: str | None, where: str | None, environ: Mapping[str, str]) -> int:
+    if raw is None:
+        return default_workers(environ)
+    if not (_WHOLE.match(raw) and HOST_WORKERS <= int(raw) <= MAX_WORKERS):
+        raise ConfigError(
+            f"{where} must be a whole number from {HOST_WORKERS} to {MAX_WORKERS}: the operations the "
+            f"dynamic provider host runs at once ({HOST_WORKERS}, the host's own, leaves it as it is; to run "
+            "fewer use `pulumi up --parallel`)"
+        )
+    return int(raw)
+
+
 def _url(raw: str, where: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -254,7 +272,8 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
     ``get`` reads a namespaced stack config key (``lambda k: req.config.get(k)`` in ``configure()``);
     ``environ`` defaults to ``os.environ``. Raises :class:`ConfigError` naming every key looked at.
     """
-    read = _reader(get, os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
+    read = _reader(get, env)
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
     for name in SOURCES:
@@ -317,6 +336,7 @@ def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | N
         poll_delay=_seconds(values["poll_delay"], sources.get("poll_delay")),
         recovery_grace=_seconds(values["recovery_grace"], sources.get("recovery_grace")),
         region_endpoints=region_endpoints,
+        max_parallel=_workers(values["max_parallel"], sources.get("max_parallel"), env),
         sources=tuple(sorted(sources.items())),
     )
 

@@ -1,8 +1,9 @@
 """Predicting when a job ends from the progress it reports, and planning the next poll from that.
 
 IMS image jobs run from minutes to an hour and report a progress fraction, so polling on a fixed grid either
-wastes polls or notices the end late. :class:`EtaEstimator` predicts the end from the recent progress rate,
-so polls get denser as that moment nears. Jobs that report progress in equal steps (IMS quarters) get hard
+wastes polls or notices the end late. :class:`EtaEstimator` predicts the end from the recent progress, and
+trusts the prediction as far as the same fit predicted the latest poll, so polls leap towards an end that is
+well known and close in on one that is not. Jobs that report progress in equal steps (IMS quarters) get hard
 windows from :class:`StepGrid` instead: no poll is spent before a step or the end can possibly come.
 :class:`PollSchedule` holds the knobs and :class:`Planner` turns what the polls saw into the next delay;
 :func:`ims_provider.waiter.wait` asks it after every poll. Jobs that report no progress fall back to a plain
@@ -21,6 +22,9 @@ __all__ = ["PREDICTIVE_SCHEDULE", "EtaEstimator", "Planner", "PollSchedule", "St
 _GRID_TOLERANCE = 5e-4  # reported fractions are rounded to 4 decimals: 1/3 arrives as 0.3333
 _GRID_FAR = 1e7  # seconds: a step interval longer than this means "unbounded"
 _PIN_POLLS = (1, 2, 3, 4, 6, 8)  # how many polls the planner considers spending on one step's window
+# IMS (and the emulator) hold the fraction at 0.99 until the job ends: a value this high says "nearly done",
+# not where on its curve the job is, so it is never fitted.
+_HELD_AT = 0.99
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,15 @@ class PollSchedule:
       ``fallback_start`` and ``idle_cap``.
     * Progress moving: :class:`EtaEstimator` gives a window in which the end is expected. Before it, the delay
       is ``approach`` x (time to the window), so polls get denser as the end nears; inside it, the window is
-      covered by ``end_zone_polls`` polls. A fitted end is exact where the curve was sampled, not where it
-      is extrapolated to, so it is widened by ``fit_spread`` x the time since the fraction last moved (IMS
-      holds 0.99 for the last fifth of an ease-out job). Delays stay within [min_interval, max_interval]
-      and never exceed ``growth`` x elapsed (early predictions rest on little data).
+      covered by ``end_zone_polls`` polls, and a window narrower than ``end_spacing`` by one poll at its
+      close (+ ``end_margin``). A fitted end is exact where the curve was sampled, not where it is
+      extrapolated to (IMS holds 0.99 for the last fifth of an ease-out job), so it is widened by a share of
+      the time since the fraction last moved: ``miss_factor`` x how far the curve fitted without the newest
+      sample missed that sample, per second it looked ahead, at least ``fit_spread``, or
+      ``unchecked_spread`` before any such check. A curve that missed by more than ``trusted_miss`` (it does
+      not describe the job) is approached more warily, with ``wary_approach``, and never past the end the
+      current rate gives. Delays stay within [min_interval, max_interval] and never exceed ``growth`` x
+      elapsed (early predictions rest on little data).
     * Stepped progress (steps of at least ``step_coarse``, or the last three steps of any size): the poller
       also looks at the window of the next step with ``step_zone_polls`` polls, because the end can only be
       predicted as precisely as the last steps are known.
@@ -59,8 +68,9 @@ class PollSchedule:
 
     initial_delay: float = 10.0
     min_interval: float = 1.0
-    max_interval: float = 60.0
-    approach: float = 0.5
+    max_interval: float = 300.0
+    approach: float = 0.8
+    wary_approach: float = 0.5
     fallback_start: float = 10.0
     fallback_factor: float = 1.0
     fallback_cap: float = 10.0
@@ -68,15 +78,19 @@ class PollSchedule:
     stall_factor: float = 1.5
     stall_cap: float = 10.0
     window: float = 0.25
-    growth: float = 1.0
+    growth: float = 2.0
     idle_growth: float = 0.75
     idle_cap: float = 45.0
     step_coarse: float = 0.1
     step_zone_polls: int = 4
     end_zone_polls: int = 15
     end_spacing: float = 1.5
+    end_margin: float = 0.3
     step_slack: float = 0.25
     fit_spread: float = 0.005
+    miss_factor: float = 1.0
+    unchecked_spread: float = 0.1
+    trusted_miss: float = 0.02
     grid_lookahead: int = 2
     predictive: bool = True
     anchored: bool = True
@@ -97,12 +111,20 @@ class PollSchedule:
             raise ValueError("PollSchedule.initial_delay must not be negative")
         if self.min_interval > self.max_interval:
             raise ValueError("PollSchedule.min_interval must not exceed max_interval")
-        if not 0 < self.approach < 1:
-            raise ValueError("PollSchedule.approach must be between 0 and 1")
+        if not (0 < self.approach < 1 and 0 < self.wary_approach < 1):
+            raise ValueError("PollSchedule.approach and wary_approach must be between 0 and 1")
         if self.fallback_factor < 1 or self.stall_factor < 1:
             raise ValueError("PollSchedule backoff factors must be at least 1")
-        if self.step_slack < 0 or self.fit_spread < 0:
-            raise ValueError("PollSchedule.step_slack and fit_spread must not be negative")
+        for name in (
+            "step_slack",
+            "fit_spread",
+            "miss_factor",
+            "unchecked_spread",
+            "trusted_miss",
+            "end_margin",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"PollSchedule.{name} must not be negative")
         if self.grid_lookahead < 0:
             raise ValueError("PollSchedule.grid_lookahead must not be negative")
         if self.stall_polls < 0:
@@ -172,7 +194,12 @@ class Planner:
             delay = self._grid_delay(now)
             if delay is not None:
                 return delay
-        end = self.estimator.eta_bounds()
+        end = self.estimator.eta_bounds(
+            spread=s.fit_spread,
+            miss_factor=s.miss_factor,
+            unchecked=s.unchecked_spread,
+            trusted=s.trusted_miss,
+        )
         if end is None:
             if fraction is None:
                 return self._fallback()
@@ -181,12 +208,8 @@ class Planner:
                 return min(max(s.growth * (now - self.start), s.min_interval), s.fallback_start)
             # Progress is reported but has not moved yet: the job is long, so back off with its age.
             return min(max(s.idle_growth * (now - self.start), s.fallback_start), s.idle_cap)
-        if end[0] == end[1] and s.fit_spread > 0:
-            # A fitted curve is exact where it was sampled, not where it is extrapolated to (e.g. through a
-            # fraction held at 0.99 for the last fifth of the job): widen the point by the distance.
-            reach = s.fit_spread * max(end[0] - self.estimator.last_change, 0.0)
-            end = (end[0] - reach, end[1] + reach)
-        targets = [(end, s.end_zone_polls, s.approach)]
+        approach = s.approach if self.estimator.trusted(s.trusted_miss) else s.wary_approach
+        targets = [(end, s.end_zone_polls, approach)]
         step = self.estimator.next_step_bounds(s.step_coarse) if s.step_coarse < 1 else None
         if step is not None:
             lo, hi = step
@@ -201,10 +224,14 @@ class Planner:
                     zone * s.stall_factor**self._step_misses, s.max_interval, s.approach * (end[0] - now)
                 )
                 return max(delay, s.min_interval)
-        for (lo, hi), zone_polls, approach in targets:
+        for index, ((lo, hi), zone_polls, approach) in enumerate(targets):
             if hi > now:
-                # Before the window approach its start; inside it, cover it with a few polls.
-                delay = approach * (lo - now) if lo > now else (hi - lo) / zone_polls
+                # Before the window approach its start; inside it, cover it with a few polls. A window of the
+                # end narrower than the spacing of its polls takes one poll, at its close.
+                if index == len(targets) - 1 and hi - lo <= s.end_spacing:
+                    delay = hi + s.end_margin - now
+                else:
+                    delay = approach * (lo - now) if lo > now else (hi - lo) / zone_polls
                 delay = min(max(delay, s.min_interval), s.max_interval)
                 return min(delay, max(s.growth * (now - self.start), s.min_interval))
         self._overdue += 1
@@ -289,7 +316,7 @@ class EtaEstimator:
         self._equal_steps = False  # moved twice by the same coarse amount over unequal gaps
         self._smooth = False  # moved by unequal amounts
         self._fit_key: tuple[tuple[float, float], ...] = ()
-        self._fit_end: float | None = None
+        self._fit: _Fit | None = None
 
     def anchor(self, earliest: float, latest: float) -> None:
         """The fraction was 0 at some moment between ``earliest`` and ``latest`` (e.g. when the job started).
@@ -390,12 +417,15 @@ class EtaEstimator:
         spread = h_c + ahead * (h_c + h_r) / (t_c - t_r)
         return centre - spread, centre + spread
 
-    def _fitted_end(self) -> float | None:
+    def _fitted_end(self) -> _Fit | None:
+        """The end of the curve fitted to the recent change points, and how far the curve fitted without the
+        newest point missed it: that miss, per second of extrapolation, is how far to trust the end."""
         if self._last_t is None:
             return None
-        points = [(t, f) for t, _, f in self._points()[1 if self._anchored else 0 :]]
+        points = [(t, f) for t, _, f in self._points()[1 if self._anchored else 0 :] if f < _HELD_AT - 1e-9]
         if (
             len(points) >= 2
+            and points[-1][1] == self._last_f
             and self._polls_since_change >= 2
             and self._last_t - points[-1][0] > points[-1][0] - points[-2][0]
         ):
@@ -406,25 +436,72 @@ class EtaEstimator:
             recent = points[-5:]
         key = tuple(recent)
         if key != self._fit_key:  # plateaus repeat the same question: fit once
-            # The newest point may be a held value seen for the first time, which would bend the curve late;
-            # the earlier of the fits with and without it errs on the side of an extra poll, not a late one.
-            fits = [_fit_power_end(pts) for pts in (recent, recent[:-1]) if len(pts) >= 4]
-            ends = [end for end in fits if end is not None]
-            self._fit_key, self._fit_end = key, (min(ends) if ends else None)
-        return self._fit_end
+            self._fit_key, self._fit = key, self._fit_recent(recent)
+        return self._fit
 
-    def eta_bounds(self) -> tuple[float, float] | None:
+    @staticmethod
+    def _fit_recent(recent: Sequence[tuple[float, float]]) -> _Fit | None:
+        whole = _fit_power(recent)
+        if whole is None:
+            return None
+        (t_prev, _), (t_last, f_last) = recent[-2], recent[-1]
+        before = _fit_power(recent[:-1]) if len(recent) >= 4 else None
+        if before is None:
+            return _Fit(whole.end, None)
+        return _Fit(whole.end, abs(before.time_at(f_last) - t_last) / max(t_last - t_prev, 1e-9))
+
+    def eta_bounds(
+        self,
+        *,
+        spread: float = 0.0,
+        miss_factor: float = 1.0,
+        unchecked: float = 0.0,
+        trusted: float | None = None,
+    ) -> tuple[float, float] | None:
         """Earliest and latest plausible end, given how precisely the change points are known.
 
-        The window is not clipped to the last sample, so its width stays the uncertainty of the prediction.
+        A fitted curve is exact where it was sampled, not where it is extrapolated to: its end is widened by
+        a share of the time from the fraction's last change (a first 0.99 says the end is near):
+        ``miss_factor`` x how far the curve fitted without the newest point missed it (per second ahead), at
+        least ``spread``, or ``unchecked`` while there is no such curve. With ``trusted``, a curve that missed
+        by more does not push the window past the end the current rate gives. The window is not clipped to
+        the last sample, so its width stays the uncertainty of the prediction.
         """
         if self._last_f is None:
             return None
         if not self.stepped:
-            end = self._fitted_end()
-            if end is not None:
-                return end, end
+            fitted = self._fitted_end()
+            if fitted is not None:
+                end, miss = fitted.end, fitted.miss
+                ratio = max(spread, unchecked if miss is None else miss_factor * miss)
+                reach = ratio * max(end - self.last_change, 0.0)
+                earliest = end - reach
+                if trusted is not None and not self.trusted(trusted):
+                    # A curve that has not yet predicted a poll is not trusted past the end the current rate
+                    # gives (earlier than the curve's when the job slows down, as IMS jobs do).
+                    current = self._current_rate_end()
+                    if current is not None:
+                        earliest = min(earliest, current)
+                return earliest, end + reach
         return self._window_for(1.0 - self._last_f)
+
+    def trusted(self, limit: float) -> bool:
+        """Whether the end comes from a curve that, fitted without the newest sample, predicted it to within
+        ``limit`` x the time it was predicted ahead."""
+        if self.stepped:
+            return False
+        fitted = self._fitted_end()
+        return fitted is not None and fitted.miss is not None and fitted.miss <= limit
+
+    def _current_rate_end(self) -> float | None:
+        """When the fraction reaches 1.0 at the rate between the last two fitted samples."""
+        samples = [(hi, f) for _, hi, f in self._changes if f < _HELD_AT - 1e-9]
+        if len(samples) < 2:
+            return None
+        (t1, f1), (t2, f2) = samples[-2:]
+        if t2 <= t1 or f2 <= f1:
+            return None
+        return t2 + (1.0 - f2) * (t2 - t1) / (f2 - f1)
 
     def eta(self) -> float | None:
         """Predicted time at which the fraction reaches 1.0 (same clock as the samples), or None."""
@@ -543,12 +620,34 @@ def _grid_range(rows: Sequence[tuple[int, float, float]], level: int) -> tuple[f
     return earliest, latest
 
 
-def _fit_power_end(points: Sequence[tuple[float, float]]) -> float | None:
-    """Fit ``1 - f = c * (T - t)**p`` to (t, f) samples; return the end T, or None if nothing plausible fits.
+@dataclass(frozen=True)
+class _Fit:
+    """A curve's end, and how far it missed the newest sample when fitted without it (per second it looked
+    ahead; None with too few samples to check)."""
 
-    A constant rate is the case p = 1; a job that slows down towards its end (ease-out) has p > 1. Fitting p
-    keeps the prediction right for such jobs, and when the reported fraction stops short of 1.0 (IMS and the
-    emulator hold it at 0.99 until the end) the curve fitted before that still says when the job ends.
+    end: float
+    miss: float | None
+
+
+@dataclass(frozen=True)
+class PowerCurve:
+    """``1 - f = c * (end - t)**p``: a constant rate is p = 1, a job that slows down towards its end p > 1."""
+
+    end: float
+    p: float
+    log_c: float
+
+    def time_at(self, fraction: float) -> float:
+        """When the curve reaches ``fraction`` (< 1)."""
+        return self.end - math.exp((math.log(1.0 - fraction) - self.log_c) / self.p)
+
+
+def _fit_power(points: Sequence[tuple[float, float]]) -> PowerCurve | None:
+    """Fit ``1 - f = c * (T - t)**p`` to (t, f) samples; None if nothing plausible fits.
+
+    Fitting p keeps the prediction right for jobs that slow down, and when the reported fraction stops short
+    of 1.0 (IMS and the emulator hold it at 0.99 until the end) the curve fitted before that still says when
+    the job ends.
     """
     if len(points) < 3 or any(f >= 1.0 for _, f in points):
         return None
@@ -558,14 +657,15 @@ def _fit_power_end(points: Sequence[tuple[float, float]]) -> float | None:
     if span <= 0:
         return None
 
-    def fit(u: float) -> tuple[float, float]:
+    def fit(u: float) -> tuple[float, float, float]:
         xs = [math.log(t_last + math.exp(u) - t) for t in ts]
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         sxx = sum((x - mx) ** 2 for x in xs)
         if sxx <= 1e-18:
-            return math.inf, 0.0
+            return math.inf, 0.0, 0.0
         p = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
-        return sum((y - my - p * (x - mx)) ** 2 for x, y in zip(xs, ys, strict=True)), p
+        residual = sum((y - my - p * (x - mx)) ** 2 for x, y in zip(xs, ys, strict=True))
+        return residual, p, my - p * mx
 
     lo, hi = math.log(span * 1e-3), math.log(span * 1e3)
     grid = [lo + (hi - lo) * i / 36 for i in range(37)]
@@ -579,7 +679,7 @@ def _fit_power_end(points: Sequence[tuple[float, float]]) -> float | None:
         else:
             a = c
     u = (a + b) / 2
-    p = fit(u)[1]
+    _, p, log_c = fit(u)
     if not 0.3 <= p <= 8.0:
         return None
-    return t_last + math.exp(u)
+    return PowerCurve(t_last + math.exp(u), p, log_c)

@@ -9,11 +9,11 @@ image that exists (adopt, read, update, delete) in :mod:`ims_provider.upkeep`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ims_provider.client import ImsClient
+from ims_provider.console import write_line
 from ims_provider.create import Creation
 from ims_provider.model.private_image import PRIVATE_IMAGE
 from ims_provider.operations import ImageRecord
@@ -21,10 +21,6 @@ from ims_provider.upkeep import Upkeep
 from ims_provider.waiter import SYSTEM_CLOCK, Clock
 
 __all__ = ["ImageLifecycle"]
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 class ImageLifecycle:
@@ -35,7 +31,7 @@ class ImageLifecycle:
         client: ImsClient,
         *,
         clock: Clock = SYSTEM_CLOCK,
-        write: Callable[[str], None] = _stderr,
+        write: Callable[[str], None] = write_line,
         progress: bool = True,
         poll_delay: float | None = None,
         recovery_grace: float | None = None,

@@ -25,13 +25,14 @@ from pulumi.dynamic.config import Config
 from ims_provider.client import ImsClient
 from ims_provider.config import ProviderConfig, load_config
 from ims_provider.errors import ConfigError
+from ims_provider.hostpool import widen_host
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.model.private_image import PRIVATE_IMAGE, check_inputs
 from ims_provider.model.schema import APPLIED
 
 
 class PrivateImageProvider(ResourceProvider):
-    """Creates, reads, updates and deletes IMS private images; one instance serves 4 host threads."""
+    """Creates, reads, updates and deletes IMS private images; one instance serves every host thread."""
 
     serialize_as_secret_always = False  # the blob is a module reference: nothing secret to hide
 
@@ -45,6 +46,7 @@ class PrivateImageProvider(ResourceProvider):
         except ConfigError as exc:
             self._config_error = exc
             return
+        widen_host(config.max_parallel)  # once per host process; see ims_provider.hostpool
         self._install(config)
 
     def _install(self, config: ProviderConfig) -> None:

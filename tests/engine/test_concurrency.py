@@ -1,10 +1,8 @@
-"""Eight creates at once against one host, whose gRPC server has 4 worker threads (as under `pulumi up`)."""
+"""Eight creates at once against one host (as under `pulumi up`); how many run together: test_host_pool.py."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
-from typing import Any
 
 from ims_provider.emulator.fixtures import SEED_ECS_ID
 from ims_provider.emulator.server import EmulatorServer
@@ -12,19 +10,6 @@ from tests.engine.host import DynamicProviderHost
 from tests.engine.support import CREATE_PATH, images
 
 LATENCY = 2.0  # seconds IMS takes to answer each create request
-
-
-def most_at_once(entries: list[dict[str, Any]]) -> int:
-    """The largest number of these requests IMS was serving at the same moment."""
-    events: list[tuple[datetime, int]] = []
-    for entry in entries:
-        start = datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))
-        events += [(start, 1), (start + timedelta(milliseconds=entry["duration_ms"]), -1)]
-    busy = peak = 0
-    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
-        busy += step
-        peak = max(peak, busy)
-    return peak
 
 
 def test_eight_creates_at_once(fast_host: DynamicProviderHost, emu: EmulatorServer) -> None:
@@ -44,7 +29,6 @@ def test_eight_creates_at_once(fast_host: DynamicProviderHost, emu: EmulatorServ
     assert all(state["status"] == "active" for _, state in results.values())
     posts = emu.admin.requests(method="POST", path=CREATE_PATH)
     assert [p["status"] for p in posts] == [200] * 8  # one request per image: none sent twice
-    assert most_at_once(posts) == 4  # the host's 4 workers, never more
 
 
 def test_eight_identical_creates_at_once(fast_host: DynamicProviderHost, emu: EmulatorServer) -> None:

@@ -12,6 +12,7 @@ from ims_provider.auth import AkSkAuth, TokenAuth
 from ims_provider.config import SOURCES, ProviderConfig, load_config
 from ims_provider.credentials import CREDENTIALS, KeySet, TokenSource, credentials_table
 from ims_provider.errors import ConfigError
+from ims_provider.hostpool import default_workers
 
 SK = "secret-key-value-1234567890"
 TOKEN = "auth-token-value-abcdefghijkl"
@@ -468,3 +469,23 @@ def test_readme_holds_the_credentials_table() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     table = credentials_table()
     assert table in readme, f"README.md is out of date; `python -m ims_provider.credentials` prints:\n{table}"
+
+
+def test_max_parallel_default_is_never_below_the_engines_own() -> None:
+    assert load().max_parallel == default_workers({})
+    assert load(env={"PULUMI_PARALLEL": "700"}).max_parallel == 700
+    assert load().describe()["max_parallel"] == load().max_parallel
+
+
+@pytest.mark.parametrize("raw", ["4", "16", "64", "1024"])
+def test_max_parallel(raw: str) -> None:
+    cfg = load({**BASE, "ims:maxParallel": raw}, env={"PULUMI_PARALLEL": "700"})
+    assert cfg.max_parallel == int(raw)  # the setting beats every default
+    assert cfg.describe()["sources"]["max_parallel"] == "config ims:maxParallel"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("raw", ["3", "1", "0", "-8", "1025", "8.5", "many", "1e3"])
+def test_max_parallel_must_be_a_whole_number_from_4_to_1024(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"ims:maxParallel must be a whole number from 4 to 1024") as info:
+        load({**BASE, "ims:maxParallel": raw})
+    assert "pulumi up --parallel" in str(info.value)

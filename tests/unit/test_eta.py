@@ -69,6 +69,45 @@ def test_estimator_fits_an_ease_out_job_and_holds_through_a_capped_plateau() -> 
     assert est.eta() == pytest.approx(1000.0, abs=5)
 
 
+def test_a_curve_that_predicted_the_last_poll_is_trusted_and_its_window_is_narrow() -> None:
+    """An ease-out job: the curve fitted to the first samples predicts the next one, so the end 600 s ahead
+    is trusted to within a few seconds."""
+    est = anchored()
+    for t in (20.0, 40.0, 90.0, 200.0, 400.0):
+        est.observe(t, round(1 - (1 - t / 1000) ** 3, 4))
+    assert est.trusted(0.02)
+    bounds = est.eta_bounds(spread=0.005, trusted=0.02)
+    assert bounds is not None and bounds[0] <= 1000.0 <= bounds[1] and bounds[1] - bounds[0] < 10.0
+
+
+def test_a_curve_that_missed_the_last_poll_is_not_trusted_past_the_current_rate() -> None:
+    """sqrt progress is no power law: the curve misses each new sample, so the window reaches back to where
+    the rate between the last two samples ends (earlier than the truth for a job that slows down)."""
+    est = anchored()
+    samples = [(t, round(math.sqrt(t / 1000), 4)) for t in (20.0, 60.0, 150.0, 300.0, 500.0, 700.0)]
+    for t, f in samples:
+        est.observe(t, f)
+    assert not est.trusted(0.02)
+    (t1, f1), (t2, f2) = samples[-2:]
+    current = t2 + (1 - f2) * (t2 - t1) / (f2 - f1)
+    bounds = est.eta_bounds(trusted=0.02)
+    assert bounds is not None and bounds[0] <= current < 1000.0 <= bounds[1]
+    untrusting = est.eta_bounds()  # without ``trusted`` only the curve's own window
+    assert untrusting is not None and untrusting[0] > bounds[0]
+
+
+def test_a_fraction_held_at_099_is_never_fitted() -> None:
+    """Seeing 0.99 for the first time says "nearly done", not where on its curve the job is: the end stays."""
+    est = anchored()
+    for t in (50.0, 150.0, 300.0, 420.0):
+        est.observe(t, round(1 - (1 - t / 1000) ** 3, 4))
+    before = est.eta()
+    est.observe(820.0, 0.99)
+    assert est.eta() == before
+    bounds = est.eta_bounds(spread=0.005, trusted=0.02)
+    assert bounds is not None and bounds[0] <= 1000.0 <= bounds[1]
+
+
 def test_estimator_never_predicts_an_end_before_the_last_sample() -> None:
     est = anchored()
     est.observe(10.0, 0.5)
@@ -185,6 +224,23 @@ def test_with_progress_long_jobs_use_at_most_half_of_terraforms_polls(profile: s
     ours = statistics.mean(measure(OURS, minutes, profile)[1])
     terraform = statistics.mean(measure(TERRAFORM, minutes, profile)[1])
     assert ours <= terraform * 0.5
+
+
+@pytest.mark.parametrize("minutes", [m for m in DURATIONS_MIN if m >= 7])
+@pytest.mark.parametrize("profile", ["linear", "front_loaded"])
+def test_the_emulators_curves_long_jobs_use_at_most_a_quarter_of_terraforms_polls(
+    profile: str, minutes: int
+) -> None:
+    """Every job, not just on average: the same job (seed) polled both ways."""
+    ours, terraform = measure(OURS, minutes, profile)[1], measure(TERRAFORM, minutes, profile)[1]
+    assert all(o <= t * 0.25 for o, t in zip(ours, terraform, strict=True)), (ours, terraform)
+
+
+@pytest.mark.parametrize("profile", ["linear", "front_loaded"])
+def test_the_emulators_curves_one_minute_jobs_take_no_more_polls_than_terraform(profile: str) -> None:
+    ours, terraform = measure(OURS, 1, profile)[1], measure(TERRAFORM, 1, profile)[1]
+    assert all(o <= t for o, t in zip(ours, terraform, strict=True)), (ours, terraform)
+    assert statistics.median(measure(OURS, 1, profile)[0]) <= 1.0
 
 
 def test_stepped_7_min_meets_the_poll_target_by_polling_only_where_a_step_or_the_end_can_be() -> None:
