@@ -49,7 +49,7 @@ class Expected:
     name: str | None
     source_key: str
     source: str
-    data_image: bool
+    data_image: bool | None  # None: either (a copy is of the kind of its source)
     comparisons: tuple[Comparison, ...] = ()
 
     def candidate(self, live: LiveImage, project: str) -> bool:
@@ -57,7 +57,7 @@ class Expected:
         return (
             (self.name is None or live.name == self.name)
             and live.attribute(self.source_key) == self.source
-            and live.is_data_image == self.data_image
+            and (self.data_image is None or live.is_data_image == self.data_image)
             and live.owner in (None, project)
             and live.live
         )

@@ -13,14 +13,13 @@ A new create path is one more :class:`CreatePath` (and the fields it takes), plu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, model_validator
 
 from ims_provider.model.expected import Comparison, Expected, RequestShape
 from ims_provider.model.live import KIND_KEY, ORIGIN_KEY, LiveImage, origin, text
@@ -66,6 +65,7 @@ from ims_provider.model.schema import (
     ResourceSchema,
     failures_of,
     is_unknown,
+    named,
     nested,
     plain,
     strip_unknowns,
@@ -669,34 +669,16 @@ def request_of(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_inputs(inputs: Mapping[str, Any]) -> list[Failure]:
     """Every rule, before any API call; unknown (preview) values pass."""
-    failures: list[Failure] = []
-    for name in sorted(PRIVATE_IMAGE.control):
-        value = inputs.get(name)
-        if value is not None:
-            rule = PRIVATE_IMAGE.field(name).rule
-            failures += failures_of(_single(name, rule), {name: value}, "", name)
+    failures = PRIVATE_IMAGE.check_control(inputs)
     path, dispatch = detect_path(inputs)
     failures += dispatch
     if path is not None:
         failures += _check_request(path, request_of(inputs))
-    return [_named(f) for f in failures]
-
-
-def _single(name: str, rule: Any) -> type[BaseModel]:
-    """A model of one control input, so its rule reports failures like any other field's."""
-    model: type[BaseModel] = create_model(f"check_{name}", **{name: (rule, ...)})  # type: ignore[call-overload]
-    return model
-
-
-def _named(failure: Failure) -> Failure:
-    """An input named "" or " " still gets a visible property in the failure (quoted)."""
-    if failure.property.strip():
-        return failure
-    return Failure(json.dumps(failure.property), failure.reason)
+    return [named(f) for f in failures]
 
 
 def _takes(schema: ResourceSchema, path: str, key: str) -> bool:
-    return key in schema.input_names and path in schema.field(key).on
+    return schema.takes(path, key)
 
 
 def _check_request(path: CreatePath, request: Mapping[str, Any]) -> list[Failure]:

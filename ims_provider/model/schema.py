@@ -221,6 +221,10 @@ class ResourceSchema:
     fields: tuple[Field, ...]
     outputs: tuple[Output, ...] = ()
     path_order: tuple[str, ...] = field(default=())
+    path_names: tuple[tuple[str, str], ...] = ()  # what a message calls each path
+
+    def describe(self, path: str) -> str:
+        return dict(self.path_names).get(path, path)
 
     def field(self, name: str) -> Field:
         return self._by_name[name]
@@ -298,6 +302,68 @@ class ResourceSchema:
                 definitions[f.name] = (typing.Optional[rule], None)  # noqa: UP045 - rule is a runtime value
         model: type[BaseModel] = create_model(f"{self.resource}_{path}", __base__=base, **definitions)
         return model
+
+    def _model(self, path: str, rules: type[BaseModel]) -> type[BaseModel]:
+        key = (path, rules)
+        cache = self._models
+        if key not in cache:
+            cache[key] = self.request_model(path, rules)
+        return cache[key]
+
+    @cached_property
+    def _models(self) -> dict[tuple[str, type[BaseModel]], type[BaseModel]]:
+        return {}
+
+    # --- checks of a single-path request (PrivateImage, with its entries, has its own) ----------------------
+
+    def takes(self, path: str, key: str) -> bool:
+        return key in self._by_name and path in self._by_name[key].on
+
+    def check_control(self, inputs: Mapping[str, Any]) -> list[Failure]:
+        """The control inputs (timeouts, ...), each on its own rule."""
+        failures: list[Failure] = []
+        for name in sorted(self.control):
+            value = inputs.get(name)
+            if value is not None:
+                failures += failures_of(single_model(name, self.field(name).rule), {name: value}, "", name)
+        return failures
+
+    def wrong_path(self, key: str, path: str) -> str:
+        users = self.users_of(key)
+        if not users:
+            return f"{key} is not an input of {self.resource}; the inputs are: {', '.join(self.input_names)}"
+        where = " or ".join(self.describe(p) for p in users)
+        return f"{key} is not used for {self.describe(path)}; it applies to {where}"
+
+    def request_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in inputs.items() if k not in self.control and not k.startswith("__")}
+
+    def check(self, path: str, inputs: Mapping[str, Any], rules: type[BaseModel]) -> list[Failure]:
+        """Every rule of ``path`` before any API call: inputs the path does not take, then the path's model
+        (its fields' rules and ``rules`` across them); unknown (preview) values pass."""
+        failures = self.check_control(inputs)
+        request = self.request_inputs(inputs)
+        failures += [Failure(k, self.wrong_path(k, path)) for k in request if not self.takes(path, k)]
+        known = {k: v for k, v in request.items() if self.takes(path, k)}
+        failures += failures_of(self._model(path, rules), known, "", f"{self.describe(path)}")
+        return [named(f) for f in failures]
+
+    def check_fields(self, inputs: Mapping[str, Any]) -> list[Failure]:
+        """Each known input on its own rule, for when the path is still unknown (a preview)."""
+        failures = self.check_control(inputs)
+        for key, value in self.request_inputs(inputs).items():
+            if key not in self._by_name:
+                failures.append(Failure(key, self.wrong_path(key, "")))
+            elif value is not None:
+                failures += failures_of(single_model(key, self.field(key).rule), {key: value}, "", key)
+        return [named(f) for f in failures]
+
+    def validated(self, path: str, inputs: Mapping[str, Any], rules: type[BaseModel]) -> dict[str, Any]:
+        """The checked inputs of ``path`` as their rules make them (engine doubles as ints, ...)."""
+        known = {k: v for k, v in self.request_inputs(inputs).items() if self.takes(path, k)}
+        parsed = self._model(path, rules).model_validate(strip_unknowns(known))
+        result: dict[str, Any] = parsed.model_dump(mode="json", exclude_none=True)
+        return result
 
     # --- state ------------------------------------------------------------------------------------------
 
@@ -414,6 +480,19 @@ class ResourceSchema:
         return found
 
 
+def single_model(name: str, rule: Any) -> type[BaseModel]:
+    """A model of one input, so that its rule reports failures like any other field's."""
+    model: type[BaseModel] = create_model(f"check_{name}", **{name: (rule, ...)})  # type: ignore[call-overload]
+    return model
+
+
+def named(failure: Failure) -> Failure:
+    """An input named "" or " " still gets a visible property in the failure (quoted)."""
+    if failure.property.strip():
+        return failure
+    return Failure(json.dumps(failure.property), failure.reason)
+
+
 def only_entry_tags_differ(old: Any, new: Any) -> bool:
     """Two lists of entries that name the same things and differ only in their tags (which IMS changes in
     place even on a data image, where every PATCH is refused)."""
@@ -504,6 +583,11 @@ def _reason(field_name: str, error: Mapping[str, Any], model: type[BaseModel]) -
         target = _model_at(model, loc)
         keys = f" with {', '.join(target.model_fields)}" if target is not None else ""
         return f"{field_name} must be an object{keys} (got {type(error.get('input')).__name__})"
+    if kind in ("too_short", "too_long"):
+        ctx = error.get("ctx") or {}
+        limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        bound = "at least" if kind == "too_short" else "at most"
+        return f"{field_name} must list {bound} {limit} (got {ctx.get('actual_length')})"
     msg = str(cause) if isinstance(cause, ValueError) else str(error.get("msg", "is invalid"))
     msg = msg.removeprefix("Value error, ").replace("Input should be", "must be")
     if kind in ("literal_error", "list_type") and "input" in error:
