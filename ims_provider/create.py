@@ -15,29 +15,26 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ims_provider import recovery
-from ims_provider.client import ImsClient
 from ims_provider.errors import (
     AmbiguousRequestError,
     ImsApiError,
     ImsProviderError,
     IncompleteJobError,
     JobFailedError,
-    JobNotFoundError,
     WaitTimeoutError,
 )
 from ims_provider.jobs import JOB_DONE, failed_sub_jobs, job_image_ids
 from ims_provider.model.expected import Expected, RequestShape
 from ims_provider.model.live import LiveImage, timestamp
 from ims_provider.model.private_image import build_body, label_of, shape_of, timeouts_of
-from ims_provider.operations import ACTIVE, JOB, ImageOperations, ImageRecord, is_transient
+from ims_provider.operations import ACTIVE, RERUN_HINT, ImageOperations, ImageRecord, is_transient
 from ims_provider.progress import ProgressReporter
 from ims_provider.retry import POLICY, ErrorClass, error_class_of
 from ims_provider.turns import TURNS
-from ims_provider.waiter import Clock, Outcome, PollEvent
+from ims_provider.waiter import Outcome
 
-__all__ = ["DEFAULT_RECOVERY_GRACE", "RERUN_HINT", "Creation"]
+__all__ = ["Creation"]
 
-DEFAULT_RECOVERY_GRACE = 60.0  # seconds to look for the image of a create request whose answer was lost
 RECOVERY_POLL = 2.0  # seconds between those looks
 MAX_AMBIGUOUS_CREATES = 10  # unanswered create requests before giving up (each is followed by a search)
 # An image a successful job reported may show up in the image list a little later.
@@ -47,34 +44,9 @@ JOB_WINDOW_SLACK = 60.0  # an image of a job may be stamped a little outside the
 # IMS makes one image of an ECS or disk at a time (IMG.0010, IMG.0139): submit again after 5 s, up to 60 s.
 BUSY_FIRST, BUSY_FACTOR, BUSY_CAP = 5.0, 1.5, 60.0
 
-RERUN_HINT = (
-    "Run `pulumi up` again with the same inputs: the provider finds that image and adopts it instead of "
-    "creating another one (or raise timeouts.create if IMS needs longer)."
-)
-
 
 class Creation(ImageOperations):
     """Makes (or recovers) the images of one request, waits until they are active, and claims them."""
-
-    def __init__(
-        self,
-        client: ImsClient,
-        *,
-        clock: Clock,
-        write: Callable[[str], None],
-        progress: bool,
-        poll_delay: float | None = None,
-        recovery_grace: float | None = None,
-    ) -> None:
-        super().__init__(client, clock=clock, write=write, progress=progress)
-        self.job_spec = (
-            JOB
-            if poll_delay is None
-            else JOB.with_schedule(dataclasses.replace(JOB.schedule, initial_delay=poll_delay))
-        )
-        if recovery_grace is None:
-            recovery_grace = getattr(client.config, "recovery_grace", None)
-        self.recovery_grace = DEFAULT_RECOVERY_GRACE if recovery_grace is None else recovery_grace
 
     def create(self, inputs: Mapping[str, Any]) -> ImageRecord:
         """Make the images the (checked) inputs ask for; the primary one is the resource."""
@@ -98,7 +70,9 @@ class Creation(ImageOperations):
                     hint="Creates of one ECS or disk, and of images with the same name from the same source, "
                     "run one after the other. Raise timeouts.create.",
                 )
-            job_id, images = self._make(body, shape, deadline, reporter, label)
+            job_id, images = self.make(
+                shape, lambda: self.client.create_image(body), deadline, reporter, label
+            )
             primary, extras = images[0], images[1:]
             for note in recovery.claim_images(self.client, primary, extras):
                 self.write(f"ims: {label}: warning: {note}")
@@ -109,16 +83,17 @@ class Creation(ImageOperations):
         reporter.finish(f"image {primary.id} active")
         return ImageRecord(primary.id, outputs)
 
-    def _make(
+    def make(
         self,
-        body: Mapping[str, Any],
         shape: RequestShape,
+        submit: Callable[[], str],
         deadline: float,
         reporter: ProgressReporter,
         label: str,
     ) -> tuple[str | None, list[LiveImage]]:
-        """Adopt the images an earlier attempt of this request made, or submit it; returns the job ID (None
-        when adopted) and the active images in the request's order, primary first.
+        """Adopt the images an earlier attempt of this request made, or ``submit`` it (a call that sends the
+        request and returns its job ID); returns the job ID (None when adopted) and the active images in the
+        request's order, primary first.
 
         After a create request whose answer was lost, IMS is searched for ``recovery_grace`` seconds for the
         image that request may have made before the request is sent again.
@@ -155,7 +130,7 @@ class Creation(ImageOperations):
                     "image they might have made was found. " + RERUN_HINT,
                 )
             try:
-                job_id = self.client.create_image(body)
+                job_id = submit()
             except AmbiguousRequestError as exc:
                 ambiguous += 1
                 if ambiguous >= MAX_AMBIGUOUS_CREATES:
@@ -283,7 +258,7 @@ class Creation(ImageOperations):
         """Wait for a submitted job and its images, in the request's order; on failure, or when an image the
         request asked for cannot be accounted for, delete what it made, then raise."""
         seen: list[str] = []  # every image ID any poll reported: a failed job may stop reporting them
-        job = self._wait_job(job_id, deadline, reporter, seen)
+        job = self.wait_job(job_id, deadline, reporter, seen)
         reported = job_image_ids(job)
         subs = failed_sub_jobs(job)
         if JOB_DONE.classify(job) is Outcome.FAILURE or subs:
@@ -340,45 +315,6 @@ class Creation(ImageOperations):
                 result[index] = window[0]
                 used.add(window[0].id)
         return result, differing
-
-    def _wait_job(
-        self, job_id: str, deadline: float, reporter: ProgressReporter, seen: list[str] | None = None
-    ) -> dict[str, Any]:
-        known = seen if seen is not None else []
-        submitted = self.clock.monotonic()
-
-        def observe(event: PollEvent[dict[str, Any]]) -> None:
-            if isinstance(event.value, Mapping):
-                known.extend(i for i in job_image_ids(event.value) if i not in known)
-            reporter(event)
-
-        def fetch() -> dict[str, Any]:
-            """The job; for ``recovery_grace`` after submit, a job IMS does not know yet counts as starting
-            (an accepted job may be listed late), after that it is an error that says to run ``up`` again."""
-            try:
-                return self.client.get_job(job_id)
-            except ImsApiError as exc:
-                if error_class_of(exc) is not ErrorClass.JOB_NOT_FOUND:
-                    raise
-                waited = self.clock.monotonic() - submitted
-                if waited < self.recovery_grace:
-                    return {"job_id": job_id, "status": "INIT"}
-                raise JobNotFoundError(job_id, waited) from None
-
-        what = f"IMS job {job_id}"
-        try:
-            return self._wait(self.job_spec, fetch, deadline, what, observe)
-        except WaitTimeoutError as exc:
-            images = f" (image {', '.join(known)})" if known else " (no image ID reported yet)"
-            detail = str(exc).partition(f"waiting for {what}. ")[2]
-            raise WaitTimeoutError(
-                f"{what}{images}",
-                exc.elapsed,
-                exc.last,
-                hint="The job keeps running on IMS and may still make the image. "
-                + RERUN_HINT
-                + (f" ({detail})" if detail else ""),
-            ) from exc
 
     def _settled_or_rerun(
         self, image_id: str, deadline: float, what: str, *, listing_grace: float = 0.0

@@ -48,7 +48,14 @@ class ImageLifecycle:
             poll_delay=poll_delay,
             recovery_grace=recovery_grace,
         )
-        self.upkeep = Upkeep(client, clock=clock, write=write, progress=progress)
+        self.upkeep = Upkeep(
+            client,
+            clock=clock,
+            write=write,
+            progress=progress,
+            poll_delay=poll_delay,
+            recovery_grace=recovery_grace,
+        )
 
     def create(self, props: Mapping[str, Any]) -> ImageRecord:
         """Make the image, or adopt the one ``existing_image_id`` names."""

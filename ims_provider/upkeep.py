@@ -8,17 +8,16 @@ made and waits until each is gone.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ims_provider import recovery
-from ims_provider.errors import ImsApiError, ImsProviderError
+from ims_provider.errors import ImsProviderError
 from ims_provider.model.live import KIND_KEY, LiveImage
 from ims_provider.model.private_image import PRIVATE_IMAGE, label_of, timeouts_of
 from ims_provider.model.schema import KEEP, REMOVE, ResourceSchema
-from ims_provider.model.tags import api_pairs, declared_tags, in_program_form
-from ims_provider.operations import GONE, ImageOperations, ImageRecord
+from ims_provider.model.tags import declared_tags, in_program_form
+from ims_provider.operations import ImageOperations, ImageRecord
 
 __all__ = ["Upkeep", "patch_ops"]
 
@@ -86,8 +85,8 @@ class Upkeep(ImageOperations):
             name: PRIVATE_IMAGE.in_program_terms(PRIVATE_IMAGE.field(name), None, image) for name in wanted
         }
         ops = patch_ops(PRIVATE_IMAGE, current, wanted, live=image)
-        self._apply_ops(image, ops, deadline)
-        tags_changed = self._sync_tags(image_id, None, declared_tags(inputs))
+        self.apply_patches(image, ops, deadline)
+        tags_changed = self.sync_tags(image_id, None, declared_tags(inputs))
         if not claim:
             for note in recovery.claim_images(self.client, image, []):
                 self.write(f"ims: {label}: warning: {note}")
@@ -179,70 +178,19 @@ class Upkeep(ImageOperations):
         new = PRIVATE_IMAGE.set_inputs(news)
         deadline = self.clock.monotonic() + timeouts_of(new)["update"]
         ops = patch_ops(PRIVATE_IMAGE, old, new)
-        self._apply_ops(LiveImage({"id": image_id, KIND_KEY: olds.get("image_type")}), ops, deadline)
+        self.apply_patches(LiveImage({"id": image_id, KIND_KEY: olds.get("image_type")}), ops, deadline)
         top_level = self._tags_are_top_level(new) and self._tags_are_top_level(old)
         if top_level:
-            self._sync_tags(image_id, declared_tags(old), declared_tags(new))
+            self.sync_tags(image_id, declared_tags(old), declared_tags(new))
         data_ids = [str(i) for i in olds.get("data_image_ids") or []]
         old_entries, new_entries = _entries(old), _entries(new)
         for index, data_id in enumerate(data_ids):
             old_entry = old_entries[index] if index < len(old_entries) else {}
             new_entry = new_entries[index] if index < len(new_entries) else {}
-            self._sync_tags(data_id, declared_tags(old_entry), declared_tags(new_entry))
+            self.sync_tags(data_id, declared_tags(old_entry), declared_tags(new_entry))
         job_id = olds.get("job_id")
         fresh = self._fresh(image_id, tags=top_level)
         return self._outputs(new, fresh, str(job_id) if job_id else None, data_ids)
-
-    def _apply_ops(self, image: LiveImage, ops: Sequence[dict[str, Any]], deadline: float) -> None:
-        if not ops:
-            return
-        if image.is_data_image:
-            paths = ", ".join(op["path"].lstrip("/").removeprefix("__") for op in ops)
-            raise ImsProviderError(
-                f"image {image.id} is a data image, and IMS does not let a data image's {paths} change "
-                "(IMG.0168); only its tags can change in place"
-            )
-        for op in ops:
-            self._patch(image.id, op, deadline)
-
-    def _patch(self, image_id: str, op: dict[str, Any], deadline: float, *, settle: bool = True) -> None:
-        """One attribute per PATCH, so IMS's IMG.0035 ("no such attribute") can be answered per attribute."""
-        try:
-            self.client.update_image(image_id, [op])
-        except ImsApiError as exc:
-            if exc.code == "IMG.0035":
-                if op["op"] == "replace":  # the image never had it (e.g. max_ram): add it
-                    self.client.update_image(image_id, [{**op, "op": "add"}])
-                return  # a "remove" of an attribute the image does not have is already done
-            if exc.code != "IMG.0046" or not settle:
-                raise
-            # Not active (yet): wait for it within timeouts.update, then try once more.
-            self._settled_image(image_id, deadline, f"image {image_id} to become active so it can be updated")
-            self._patch(image_id, op, deadline, settle=False)
-
-    def _sync_tags(self, image_id: str, old: dict[str, str] | None, new: dict[str, str] | None) -> bool:
-        """Make the image's tags the program's, with at most one delete and one create; True if any changed.
-
-        Nothing happens unless the declared tags changed (drift is refresh's to show). The change is
-        computed against the live tags, so it is the smallest one even when the state is stale. Dropping
-        the tags from the program removes the ones it had set, and leaves tags it never set alone.
-        """
-        if old == new:
-            return False
-        live = recovery.look_up(self.client, LiveImage({"id": image_id})).user_tags()
-        if new is None:
-            assert old is not None
-            gone = [k for k in old if k in live]
-            wanted: dict[str, str] = {}
-        else:
-            gone = [k for k in live if k not in new]
-            wanted = new
-        changed = {k: v for k, v in wanted.items() if live.get(k) != v}
-        if gone:
-            self.client.tags_action(image_id, "delete", api_pairs({k: live[k] for k in gone}))
-        if changed:
-            self.client.tags_action(image_id, "create", api_pairs(changed))
-        return bool(gone or changed)
 
     # --- delete ---------------------------------------------------------------------------------------
 
@@ -255,30 +203,7 @@ class Upkeep(ImageOperations):
         timeout = timeouts_of(PRIVATE_IMAGE.applied_inputs(props))["delete"]
         deadline = self.clock.monotonic() + timeout
         ids = [image_id] + [str(i) for i in props.get("data_image_ids") or [] if str(i) != image_id]
-        for each in ids:
-            self._delete_one(each, deadline)
-        for each in ids:
-            self._wait(
-                _GONE_AT_ONCE,
-                lambda each=each: self.client.get_image(each),  # type: ignore[misc]
-                deadline,
-                f"image {each} to be deleted",
-            )
-
-    def _delete_one(self, image_id: str, deadline: float) -> None:
-        try:
-            self.client.delete_image(image_id)
-        except ImsApiError as exc:
-            if exc.code != "IMG.0090":  # still being created: wait for it to settle, then delete
-                raise
-            self._settled_image(
-                image_id, deadline, f"image {image_id} to finish creating before it is deleted"
-            )
-            self.client.delete_image(image_id)
-
-
-# IMS deletes at once more often than not: look straight away, then back off as IMAGE_GONE does.
-_GONE_AT_ONCE = GONE.with_schedule(dataclasses.replace(GONE.schedule, initial_delay=0.0))
+        self.delete_images(ids, deadline)
 
 
 def _entries(inputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
