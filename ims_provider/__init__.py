@@ -11,9 +11,32 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ims_provider.provider import PrivateImageProvider
-    from ims_provider.resource import DataImageArgs, PrivateImage, PrivateImageArgs, TimeoutsArgs
+    from ims_provider.resource import (
+        DataImageArgs,
+        ImageCopy,
+        ImageCopyArgs,
+        ImageShare,
+        ImageShareAccepter,
+        ImageShareAccepterArgs,
+        ImageShareArgs,
+        PrivateImage,
+        PrivateImageArgs,
+        TimeoutsArgs,
+    )
 
-__all__ = ["DataImageArgs", "PrivateImage", "PrivateImageArgs", "PrivateImageProvider", "TimeoutsArgs"]
+__all__ = [
+    "DataImageArgs",
+    "ImageCopy",
+    "ImageCopyArgs",
+    "ImageShare",
+    "ImageShareAccepter",
+    "ImageShareAccepterArgs",
+    "ImageShareArgs",
+    "PrivateImage",
+    "PrivateImageArgs",
+    "PrivateImageProvider",
+    "TimeoutsArgs",
+]
 __version__ = "0.1.0"
 
 _HOMES = {
@@ -22,6 +45,12 @@ _HOMES = {
     "PrivateImageArgs": "ims_provider.resource",
     "DataImageArgs": "ims_provider.resource",
     "TimeoutsArgs": "ims_provider.resource",
+    "ImageCopy": "ims_provider.resource",
+    "ImageCopyArgs": "ims_provider.resource",
+    "ImageShare": "ims_provider.resource",
+    "ImageShareArgs": "ims_provider.resource",
+    "ImageShareAccepter": "ims_provider.resource",
+    "ImageShareAccepterArgs": "ims_provider.resource",
 }
 
 

@@ -284,11 +284,60 @@ class ImsClient:
 
     def create_image(self, body: Mapping[str, Any]) -> str:
         """``POST /v2/cloudimages/action``; returns the job id. Never re-sent unless provably unsent."""
-        resp = self._ims("POST", "/v2/cloudimages/action", body=body, idempotent=False)
-        data = self._json(resp, "POST", "/v2/cloudimages/action")
+        return self._job("POST", "/v2/cloudimages/action", body, idempotent=False)
+
+    def copy_image(self, image_id: str, body: Mapping[str, Any]) -> str:
+        """``POST /v1/cloudimages/{id}/copy`` (within the region); returns the job id. It makes an image, so
+        it is re-sent only when provably unsent, like a create."""
+        return self._job("POST", f"/v1/cloudimages/{quote(image_id, safe='')}/copy", body, idempotent=False)
+
+    def copy_image_cross_region(self, image_id: str, body: Mapping[str, Any]) -> str:
+        """``POST /v1/cloudimages/{id}/cross_region_copy``; the job runs (and is polled) in this region."""
+        path = f"/v1/cloudimages/{quote(image_id, safe='')}/cross_region_copy"
+        return self._job("POST", path, body, idempotent=False)
+
+    def add_members(self, image_ids: Sequence[str], project_ids: Sequence[str]) -> str:
+        """``POST /v1/cloudimages/members``: share the images with the projects (adding a member twice changes
+        nothing, so it is retried like a read)."""
+        body = {"images": list(image_ids), "projects": list(project_ids)}
+        return self._job("POST", "/v1/cloudimages/members", body, idempotent=True)
+
+    def update_member(
+        self, image_ids: Sequence[str], project_id: str, status: str, vault_id: str | None = None
+    ) -> str:
+        """``PUT /v1/cloudimages/members``: the member project accepts or rejects the images."""
+        body: dict[str, Any] = {"images": list(image_ids), "project_id": project_id, "status": status}
+        if vault_id:
+            body["vault_id"] = vault_id
+        return self._job("PUT", "/v1/cloudimages/members", body, idempotent=True)
+
+    def delete_members(self, image_ids: Sequence[str], project_ids: Sequence[str]) -> str:
+        """``DELETE /v1/cloudimages/members`` (with a body): stop sharing the images with the projects."""
+        body = {"images": list(image_ids), "projects": list(project_ids)}
+        return self._job("DELETE", "/v1/cloudimages/members", body, idempotent=True)
+
+    def list_members(self, image_id: str) -> list[dict[str, Any]]:
+        """``GET /v1/{project_id}/cloudimages/{id}/members``, every page (``page_info.next_marker``)."""
+        path = f"/v1/{quote(self.project_id, safe='')}/cloudimages/{quote(image_id, safe='')}/members"
+        members: list[dict[str, Any]] = []
+        marker: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"limit": "1000", **({"marker": marker} if marker else {})}
+            body = self._ims_dict("GET", path, params=params)
+            members += [m for m in body.get("members") or [] if isinstance(m, dict)]
+            page = body.get("page_info")
+            marker = str(page.get("next_marker") or "") if isinstance(page, dict) else ""
+            if not marker or marker in seen:
+                return members
+            seen.add(marker)
+
+    def _job(self, method: str, path: str, body: Mapping[str, Any], *, idempotent: bool) -> str:
+        resp = self._ims(method, path, body=body, idempotent=idempotent)
+        data = self._json(resp, method, path)
         job_id = data.get("job_id") if isinstance(data, dict) else None
         if not job_id:
-            raise ImsProviderError("POST /v2/cloudimages/action answered without a job_id")
+            raise ImsProviderError(f"{method} {path} answered without a job_id")
         return str(job_id)
 
     def get_job(self, job_id: str) -> dict[str, Any]:

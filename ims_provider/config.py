@@ -23,7 +23,7 @@ from .credentials import Origin, Reader, credential_hint, resolve_credentials
 from .errors import ConfigError
 from .hostpool import DEFAULT_FLOOR, HOST_WORKERS, MAX_WORKERS, default_workers
 
-__all__ = ["SOURCES", "ProviderConfig", "Source", "load_config"]
+__all__ = ["SOURCES", "ProviderConfig", "Source", "load_config", "region_of"]
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,13 @@ def _url(raw: str, where: str) -> str:
     if parts.query or parts.fragment:
         raise ConfigError(f"{where} must not have a query string or fragment")
     return raw.rstrip("/")
+
+
+def region_of(get: Callable[[str], str | None], environ: Mapping[str, str] | None = None) -> str:
+    """The configured region alone ("" when none), for checks that need it even when the rest of the
+    configuration is incomplete (``check`` needs no credentials)."""
+    value, _ = _lookup("region", _reader(get, os.environ if environ is None else environ))
+    return value or ""
 
 
 def load_config(get: Callable[[str], str | None], environ: Mapping[str, str] | None = None) -> ProviderConfig:

@@ -368,7 +368,10 @@ def _waiting_for(key: str, holder: str) -> str:
 
 
 def _assign(shape: RequestShape, images: Sequence[LiveImage]) -> list[LiveImage | None]:
-    """Each image the request expects, matched by kind and source (``__data_origin``), in request order."""
+    """Each image the request expects, matched by kind and source (``__data_origin``), in request order. A job
+    asked for one image that reports one is taken at its word (a copy's source attribute is inferred)."""
+    if len(shape.all) == 1 and len(images) == 1 and shape.primary.data_image is None:
+        return [images[0]]
     remaining = list(images)
     assigned: list[LiveImage | None] = []
     for expected in shape.all:
@@ -380,9 +383,8 @@ def _assign(shape: RequestShape, images: Sequence[LiveImage]) -> list[LiveImage 
 
 
 def _made_as(image: LiveImage, expected: Expected) -> bool:
-    return (
-        image.is_data_image == expected.data_image and image.attribute(expected.source_key) == expected.source
-    )
+    kind = expected.data_image is None or image.is_data_image == expected.data_image
+    return kind and image.attribute(expected.source_key) == expected.source
 
 
 def _within(created: float, begin: float, end: float | None) -> bool:

@@ -9,9 +9,16 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
+from ims_provider.model.image_copy import IMAGE_COPY
+from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER
 from ims_provider.model.private_image import PRIVATE_IMAGE
-from ims_provider.model.schema import APPLIED
-from ims_provider.provider import PrivateImageProvider
+from ims_provider.model.schema import APPLIED, ResourceSchema
+from ims_provider.provider import (
+    ImageCopyProvider,
+    ImageShareAccepterProvider,
+    ImageShareProvider,
+    PrivateImageProvider,
+)
 
 
 class _PlainArgs:
@@ -86,6 +93,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _props(schema: ResourceSchema, args: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The props a dynamic resource registers: every input of the schema (None when unset: the engine then
+    leaves it out) and every output (None: filled by the provider)."""
+    given = {f.name: getattr(args, f.name) for f in fields(args)} if args is not None else {}
+    unknown = sorted(set(kwargs) - set(schema.input_names))
+    if unknown:
+        raise TypeError(f"{schema.resource} got unexpected argument(s): {', '.join(unknown)}")
+    given.update(kwargs)
+    props: dict[str, Any] = {name: _plain(given.get(name)) for name in schema.input_names}
+    for name in schema.output_names:
+        props.setdefault(name, None)
+    return props
+
+
+def _with_secret_inputs(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """The inputs as last applied are what diff compares with; a secret input must stay secret in there."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=[APPLIED]))
+
+
 class PrivateImage(Resource, module="ims", name="PrivateImage"):
     """A Huawei Cloud IMS private image. Create blocks until the image is active; the ID is the system
     image's (or the first data image's when only data images are made)."""
@@ -133,19 +159,8 @@ class PrivateImage(Resource, module="ims", name="PrivateImage"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        given = {f.name: getattr(args, f.name) for f in fields(PrivateImageArgs)} if args else {}
-        unknown = sorted(set(kwargs) - set(PRIVATE_IMAGE.input_names))
-        if unknown:
-            raise TypeError(f"PrivateImage got unexpected argument(s): {', '.join(unknown)}")
-        given.update(kwargs)
-        props: dict[str, Any] = {name: _plain(given.get(name)) for name in PRIVATE_IMAGE.input_names}
-        for name in PRIVATE_IMAGE.output_names:
-            props.setdefault(name, None)
-        # The inputs as last applied are what diff compares with; a secret input must stay secret in there.
-        secret = pulumi.ResourceOptions(additional_secret_outputs=[APPLIED])
-        super().__init__(
-            PrivateImageProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret)
-        )
+        props = _props(PRIVATE_IMAGE, args, kwargs)
+        super().__init__(PrivateImageProvider(), resource_name, props, _with_secret_inputs(opts))
 
     @staticmethod
     def get(
@@ -154,3 +169,143 @@ class PrivateImage(Resource, module="ims", name="PrivateImage"):
         """A read-only reference to an existing image, by ID (its outputs come from IMS)."""
         merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
         return PrivateImage(resource_name, None, merged)
+
+
+# --- the golden-image pipeline ---------------------------------------------------------------------------
+
+
+@dataclass
+class ImageCopyArgs:
+    """Inputs of ImageCopy. Absent ``target_region`` (or the provider's region) copies within the region;
+    another region copies across, with ``agency_name`` (and ``vault_id`` for a full-ECS image)."""
+
+    source_image_id: pulumi.Input[str] | None = None
+    name: pulumi.Input[str] | None = None
+    description: pulumi.Input[str] | None = None
+    target_region: pulumi.Input[str] | None = None
+    target_project_name: pulumi.Input[str] | None = None
+    agency_name: pulumi.Input[str] | None = None
+    vault_id: pulumi.Input[str] | None = None
+    cmk_id: pulumi.Input[str] | None = None
+    enterprise_project_id: pulumi.Input[str] | None = None
+    min_ram: pulumi.Input[int] | None = None
+    max_ram: pulumi.Input[int] | None = None
+    tags: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    image_tags: pulumi.Input[Mapping[str, pulumi.Input[str]] | Sequence[Any]] | None = None
+    timeouts: pulumi.Input[TimeoutsArgs | Mapping[str, Any]] | None = None
+
+
+class ImageCopy(Resource, module="ims", name="ImageCopy"):
+    """A copy of an image, in the provider's region or another; create blocks until the copy is active. Name,
+    description, RAM bounds and tags change in place on the copy; anything else makes a new copy."""
+
+    image_id: pulumi.Output[str]
+    region: pulumi.Output[str]
+    job_id: pulumi.Output[str | None]
+    status: pulumi.Output[str]
+    disk_format: pulumi.Output[str]
+    image_size: pulumi.Output[int]
+    visibility: pulumi.Output[str]
+    created_at: pulumi.Output[str]
+    updated_at: pulumi.Output[str]
+    data_origin: pulumi.Output[str | None]
+    image_type: pulumi.Output[str]
+    os_version: pulumi.Output[str | None]
+    os_type: pulumi.Output[str | None]
+    min_disk: pulumi.Output[int]
+    architecture: pulumi.Output[str | None]
+    hw_firmware_type: pulumi.Output[str | None]
+    applied_inputs: pulumi.Output[dict[str, Any]]
+    source_image_id: pulumi.Output[str]
+    name: pulumi.Output[str]
+    description: pulumi.Output[str | None]
+    target_region: pulumi.Output[str | None]
+    target_project_name: pulumi.Output[str | None]
+    agency_name: pulumi.Output[str | None]
+    vault_id: pulumi.Output[str | None]
+    cmk_id: pulumi.Output[str | None]
+    enterprise_project_id: pulumi.Output[str | None]
+    min_ram: pulumi.Output[int | None]
+    max_ram: pulumi.Output[int | None]
+    tags: pulumi.Output[list[str] | None]
+    image_tags: pulumi.Output[Any]
+    timeouts: pulumi.Output[dict[str, Any] | None]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: ImageCopyArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = _props(IMAGE_COPY, args, kwargs)
+        super().__init__(ImageCopyProvider(), resource_name, props, _with_secret_inputs(opts))
+
+
+@dataclass
+class ImageShareArgs:
+    """Inputs of ImageShare: the image, and the projects to share it with."""
+
+    source_image_id: pulumi.Input[str] | None = None
+    target_project_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    timeouts: pulumi.Input[TimeoutsArgs | Mapping[str, Any]] | None = None
+
+
+class ImageShare(Resource, module="ims", name="ImageShare"):
+    """An image shared with projects (its ID is the image's). Members are added on create, added and removed
+    in place, removed on delete."""
+
+    members: pulumi.Output[list[dict[str, str]]]
+    applied_inputs: pulumi.Output[dict[str, Any]]
+    source_image_id: pulumi.Output[str]
+    target_project_ids: pulumi.Output[list[str]]
+    timeouts: pulumi.Output[dict[str, Any] | None]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: ImageShareArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = _props(IMAGE_SHARE, args, kwargs)
+        super().__init__(ImageShareProvider(), resource_name, props, _with_secret_inputs(opts))
+
+
+@dataclass
+class ImageShareAccepterArgs:
+    """Inputs of ImageShareAccepter: the shared image (and a CBR vault for a full-ECS image)."""
+
+    image_id: pulumi.Input[str] | None = None
+    vault_id: pulumi.Input[str] | None = None
+    timeouts: pulumi.Input[TimeoutsArgs | Mapping[str, Any]] | None = None
+
+
+class ImageShareAccepter(Resource, module="ims", name="ImageShareAccepter"):
+    """The configured project, a member, accepts an image shared with it; delete rejects it again."""
+
+    status: pulumi.Output[str]
+    name: pulumi.Output[str]
+    owner: pulumi.Output[str]
+    image_status: pulumi.Output[str]
+    disk_format: pulumi.Output[str]
+    image_size: pulumi.Output[int]
+    visibility: pulumi.Output[str]
+    created_at: pulumi.Output[str]
+    updated_at: pulumi.Output[str]
+    data_origin: pulumi.Output[str | None]
+    image_type: pulumi.Output[str]
+    applied_inputs: pulumi.Output[dict[str, Any]]
+    image_id: pulumi.Output[str]
+    vault_id: pulumi.Output[str | None]
+    timeouts: pulumi.Output[dict[str, Any] | None]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: ImageShareAccepterArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = _props(IMAGE_SHARE_ACCEPTER, args, kwargs)
+        super().__init__(ImageShareAccepterProvider(), resource_name, props, _with_secret_inputs(opts))

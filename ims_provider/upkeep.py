@@ -19,7 +19,7 @@ from ims_provider.model.schema import KEEP, REMOVE, ResourceSchema
 from ims_provider.model.tags import declared_tags, in_program_form
 from ims_provider.operations import ImageOperations, ImageRecord
 
-__all__ = ["Upkeep", "patch_ops"]
+__all__ = ["Upkeep", "patch_ops", "patches_onto"]
 
 
 class Upkeep(ImageOperations):
@@ -80,11 +80,7 @@ class Upkeep(ImageOperations):
             raise ImsProviderError(
                 f"existing_image_id: image {image_id} is {image.status}; only an active image can be adopted"
             )
-        wanted = {f.name: inputs[f.name] for f in PRIVATE_IMAGE.patched if inputs.get(f.name) is not None}
-        current = {
-            name: PRIVATE_IMAGE.in_program_terms(PRIVATE_IMAGE.field(name), None, image) for name in wanted
-        }
-        ops = patch_ops(PRIVATE_IMAGE, current, wanted, live=image)
+        ops = patches_onto(PRIVATE_IMAGE, inputs, image)
         self.apply_patches(image, ops, deadline)
         tags_changed = self.sync_tags(image_id, None, declared_tags(inputs))
         if not claim:
@@ -250,6 +246,14 @@ def patch_ops(
         )
         ops.append({"op": "add" if lacking else "replace", "path": field.patch.path, "value": after})
     return _ram_in_order(ops, old, new)
+
+
+def patches_onto(schema: ResourceSchema, inputs: Mapping[str, Any], image: LiveImage) -> list[dict[str, Any]]:
+    """The PATCH operations that give an image that exists (adopted, or just copied) the attributes the
+    program sets; what the program leaves out stays as it is."""
+    wanted = {f.name: inputs[f.name] for f in schema.patched if inputs.get(f.name) is not None}
+    current = {name: schema.in_program_terms(schema.field(name), None, image) for name in wanted}
+    return patch_ops(schema, current, wanted, live=image)
 
 
 def _ram_in_order(

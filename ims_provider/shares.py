@@ -1,0 +1,239 @@
+"""ImageShare's and ImageShareAccepter's operations: members of an image, added, accepted, removed.
+
+Each member change is an asynchronous job, waited for like an image job. Member changes are idempotent
+(adding a member twice, accepting twice), so an interrupted create is recovered by looking first: a member
+already there, or a share already accepted, sends no job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ims_provider.client import ImsClient
+from ims_provider.console import write_line
+from ims_provider.errors import ImsApiError, ImsProviderError, JobFailedError
+from ims_provider.jobs import JOB_DONE
+from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, share_timeouts
+from ims_provider.model.live import LiveImage
+from ims_provider.operations import ImageOperations, ImageRecord
+from ims_provider.progress import ProgressReporter
+from ims_provider.waiter import SYSTEM_CLOCK, Clock, Outcome
+
+__all__ = ["AccepterLifecycle", "ShareLifecycle"]
+
+_GONE_CODES = frozenset({"IMG.0027", "IMG.0086", "IMG.0144"})  # "the image does not exist" variants
+
+
+def _image_gone(exc: ImsApiError) -> bool:
+    return exc.status == 404 or exc.code in _GONE_CODES
+
+
+class _MemberJobs(ImageOperations):
+    """Submits a member job and waits for it; a job that ends FAIL, or a member it could not change, is an
+    error naming the job, the code and each failed member."""
+
+    def run(self, submit: Callable[[], str], deadline: float, reporter: ProgressReporter) -> str:
+        job_id = submit()
+        reporter.note(f"submitted IMS job {job_id}")
+        job = self.wait_job(job_id, deadline, reporter)
+        entities = job.get("entities") if isinstance(job.get("entities"), Mapping) else {}
+        results = entities.get("results") if isinstance(entities, Mapping) else None
+        failed = [
+            r
+            for r in results or []
+            if isinstance(r, Mapping) and str(r.get("status") or "success").lower() != "success"
+        ]
+        if JOB_DONE.classify(job) is Outcome.FAILURE or failed:
+            subs = [
+                {
+                    "job_id": f"{r.get('image_id')}/{r.get('project_id')}",
+                    "error_code": r.get("status"),
+                    "fail_reason": r.get("fail_reason") or r.get("reason"),
+                }
+                for r in failed
+            ]
+            raise JobFailedError(job_id, job.get("error_code"), job.get("fail_reason"), subs)
+        return job_id
+
+
+def _members(client: ImsClient, image_id: str) -> dict[str, str] | None:
+    """The image's members and their status, or None when the image is gone."""
+    try:
+        listed = client.list_members(image_id)
+    except ImsApiError as exc:
+        if _image_gone(exc):
+            return None
+        raise
+    return {str(m.get("member_id")): str(m.get("status") or "") for m in listed if m.get("member_id")}
+
+
+class ShareLifecycle:
+    """ImageShare: the program's target projects are members of the source image, in the provider's region."""
+
+    def __init__(
+        self,
+        client: ImsClient,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        write: Callable[[str], None] = write_line,
+        progress: bool = True,
+        poll_delay: float | None = None,
+        recovery_grace: float | None = None,
+    ) -> None:
+        self.jobs = _MemberJobs(
+            client,
+            clock=clock,
+            write=write,
+            progress=progress,
+            poll_delay=poll_delay,
+            recovery_grace=recovery_grace,
+        )
+        self.client = client
+        self.clock = clock
+
+    def create(self, props: Mapping[str, Any]) -> ImageRecord:
+        inputs = IMAGE_SHARE.set_inputs(props)
+        image_id = str(inputs["source_image_id"])
+        targets = [str(p) for p in inputs["target_project_ids"]]
+        deadline = self.clock.monotonic() + share_timeouts(inputs)["create"]
+        reporter = self.jobs._reporter(f"share of {image_id}")
+        current = _members(self.client, image_id)
+        if current is None:
+            raise ImsProviderError(
+                f"source_image_id: image {image_id} does not exist (or this project cannot see it)"
+            )
+        missing = [p for p in targets if p not in current]
+        if missing:  # members already there (an interrupted create) are not sent again
+            self.jobs.run(lambda: self.client.add_members([image_id], missing), deadline, reporter)
+        reporter.finish(f"image {image_id} shared with {len(targets)} project(s)")
+        record = self._record(image_id, inputs)
+        if record is None:
+            raise ImsProviderError(f"image {image_id} disappeared while it was being shared")
+        return record
+
+    def _record(self, image_id: str, applied: Mapping[str, Any]) -> ImageRecord | None:
+        """Outputs: the program's projects with IMS's member status; one no longer a member drops out of the
+        applied inputs, which is drift the next preview shows."""
+        current = _members(self.client, image_id)
+        if current is None:
+            return None
+        targets = [str(p) for p in applied.get("target_project_ids") or []]
+        present = [p for p in targets if p in current]
+        members = [{"project_id": p, "status": current[p]} for p in present]
+        refreshed = {**applied, "target_project_ids": present}
+        return ImageRecord(image_id, IMAGE_SHARE.state(refreshed, LiveImage({}), {"members": members}))
+
+    def read(self, image_id: str, props: Mapping[str, Any]) -> ImageRecord | None:
+        return self._record(image_id, IMAGE_SHARE.applied_inputs(props))
+
+    def update(self, image_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        """Members added and removed in place: the new projects are added, the ones the program dropped are
+        removed; members someone added outside Pulumi are left alone."""
+        old = IMAGE_SHARE.applied_inputs(olds)
+        new = IMAGE_SHARE.set_inputs(news)
+        deadline = self.clock.monotonic() + share_timeouts(new)["update"]
+        reporter = self.jobs._reporter(f"share of {image_id}")
+        current = _members(self.client, image_id) or {}
+        wanted = [str(p) for p in new.get("target_project_ids") or []]
+        dropped = [str(p) for p in old.get("target_project_ids") or [] if p not in wanted and p in current]
+        added = [p for p in wanted if p not in current]
+        if added:
+            self.jobs.run(lambda: self.client.add_members([image_id], added), deadline, reporter)
+        if dropped:
+            self.jobs.run(lambda: self.client.delete_members([image_id], dropped), deadline, reporter)
+        record = self._record(image_id, new)
+        if record is None:
+            raise ImsProviderError(f"image {image_id} disappeared while its members were being changed")
+        return record.outputs
+
+    def delete(self, image_id: str, props: Mapping[str, Any]) -> None:
+        """The projects the program shared with stop being members (the image stays)."""
+        applied = IMAGE_SHARE.applied_inputs(props)
+        current = _members(self.client, image_id)
+        if current is None:
+            return  # the image is gone, and its members with it
+        targets = [str(p) for p in applied.get("target_project_ids") or [] if p in current]
+        if targets:
+            deadline = self.clock.monotonic() + share_timeouts(applied)["delete"]
+            reporter = self.jobs._reporter(f"share of {image_id}")
+            self.jobs.run(lambda: self.client.delete_members([image_id], targets), deadline, reporter)
+
+
+class AccepterLifecycle:
+    """ImageShareAccepter: the provider's project, a member of someone else's image, accepts it (and rejects
+    it again on delete, so the image leaves the project's list, as Terraform does)."""
+
+    def __init__(
+        self,
+        client: ImsClient,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        write: Callable[[str], None] = write_line,
+        progress: bool = True,
+        poll_delay: float | None = None,
+        recovery_grace: float | None = None,
+    ) -> None:
+        self.jobs = _MemberJobs(
+            client,
+            clock=clock,
+            write=write,
+            progress=progress,
+            poll_delay=poll_delay,
+            recovery_grace=recovery_grace,
+        )
+        self.client = client
+        self.clock = clock
+
+    def _shared(self, image_id: str, status: str) -> LiveImage | None:
+        """The image as this project sees it, when its membership has ``status``."""
+        found = self.client.list_images(id=image_id, visibility="shared", member_status=status)
+        return next((LiveImage(i) for i in found if i.get("id") == image_id), None)
+
+    def _state(self, image_id: str, applied: Mapping[str, Any]) -> ImageRecord | None:
+        image = self._shared(image_id, "accepted")
+        if image is None:
+            return None
+        return ImageRecord(image_id, IMAGE_SHARE_ACCEPTER.state(applied, image, {}))
+
+    def create(self, props: Mapping[str, Any]) -> ImageRecord:
+        inputs = IMAGE_SHARE_ACCEPTER.set_inputs(props)
+        image_id = str(inputs["image_id"])
+        deadline = self.clock.monotonic() + share_timeouts(inputs)["create"]
+        reporter = self.jobs._reporter(f"shared image {image_id}")
+        if self._shared(image_id, "accepted") is None:  # accepted already: an interrupted create
+            project = self.client.project_id
+            vault = inputs.get("vault_id")
+            submit = lambda: self.client.update_member(  # noqa: E731
+                [image_id], project, "accepted", str(vault) if vault else None
+            )
+            self.jobs.run(submit, deadline, reporter)
+        record = self._state(image_id, inputs)
+        if record is None:
+            raise ImsProviderError(
+                f"image {image_id} was accepted, but this project does not list it as an accepted shared "
+                "image"
+            )
+        reporter.finish(f"accepted image {image_id}")
+        return record
+
+    def read(self, image_id: str, props: Mapping[str, Any]) -> ImageRecord | None:
+        """Gone when the image is no longer shared with this project, or no longer accepted."""
+        return self._state(image_id, IMAGE_SHARE_ACCEPTER.applied_inputs(props))
+
+    def update(self, image_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        """Only ``timeouts`` can change in place: nothing to send."""
+        record = self._state(image_id, IMAGE_SHARE_ACCEPTER.set_inputs(news))
+        if record is None:
+            raise ImsProviderError(f"image {image_id} is no longer shared with this project")
+        return record.outputs
+
+    def delete(self, image_id: str, props: Mapping[str, Any]) -> None:
+        """Reject the share (the owner's membership stays; the image leaves this project's list)."""
+        applied = IMAGE_SHARE_ACCEPTER.applied_inputs(props)
+        if self._shared(image_id, "accepted") is None:
+            return  # not shared (any more) or not accepted: nothing to undo
+        deadline = self.clock.monotonic() + share_timeouts(applied)["delete"]
+        reporter = self.jobs._reporter(f"shared image {image_id}")
+        project = self.client.project_id
+        self.jobs.run(lambda: self.client.update_member([image_id], project, "rejected"), deadline, reporter)
