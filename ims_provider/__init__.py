@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ims_provider.lookup import Image, get_image, get_image_output, get_images, get_images_output
     from ims_provider.provider import PrivateImageProvider
     from ims_provider.resource import (
         DataImageArgs,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DataImageArgs",
+    "Image",
     "ImageCopy",
     "ImageCopyArgs",
     "ImageShare",
@@ -36,6 +38,10 @@ __all__ = [
     "PrivateImageArgs",
     "PrivateImageProvider",
     "TimeoutsArgs",
+    "get_image",
+    "get_image_output",
+    "get_images",
+    "get_images_output",
 ]
 __version__ = "0.1.0"
 
@@ -51,6 +57,11 @@ _HOMES = {
     "ImageShareArgs": "ims_provider.resource",
     "ImageShareAccepter": "ims_provider.resource",
     "ImageShareAccepterArgs": "ims_provider.resource",
+    "Image": "ims_provider.lookup",
+    "get_image": "ims_provider.lookup",
+    "get_image_output": "ims_provider.lookup",
+    "get_images": "ims_provider.lookup",
+    "get_images_output": "ims_provider.lookup",
 }
 
 
