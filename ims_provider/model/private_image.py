@@ -520,7 +520,8 @@ class ObsRules(RamBounds):
         if getattr(self, "architecture", None) == "arm" and getattr(self, "hw_firmware_type", None) == "bios":
             raise RuleError(
                 "hw_firmware_type",
-                "an arm image boots with uefi: set hw_firmware_type to uefi or leave it out",
+                "an arm image boots with uefi: set hw_firmware_type to uefi or leave it out (got bios with "
+                "architecture arm)",
             )
         return self
 

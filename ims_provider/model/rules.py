@@ -81,7 +81,10 @@ def _whole_number(value: Any) -> Any:
 
 
 def _shown(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else type(value).__name__
+    """What a message says was given: a string (cut short), else only its type."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return type(value).__name__
 
 
 def _strict_str(value: Any) -> Any:
@@ -112,15 +115,15 @@ def _description(value: str) -> str:
     if len(value) > 1024:
         raise ValueError(f"must be at most 1024 characters long (got {len(value)})")
     if "\r" in value or "\n" in value:
-        raise ValueError("must not contain a line break (carriage return or line feed)")
+        raise ValueError(f"must not contain a line break, carriage return or line feed (got {_shown(value)})")
     if "<" in value or ">" in value:
-        raise ValueError("must not contain '<' or '>'")
+        raise ValueError(f"must not contain '<' or '>' (got {_shown(value)})")
     return value
 
 
 def _non_empty(value: str) -> str:
     if not value.strip():
-        raise ValueError("must not be empty")
+        raise ValueError(f"must not be empty (got {_shown(value)})")
     return value
 
 

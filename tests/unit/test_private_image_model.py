@@ -152,3 +152,89 @@ def test_top_level_attributes_ims_ignores_on_the_data_images_path_say_where_they
     [failure] = check_inputs({key: value, "data_images": [{"name": "d", "volume_id": VOL}]})
     assert failure.property == key
     assert "ignored by IMS" in failure.reason and "data_images entry" in failure.reason
+
+
+# Each rule's message names the property, says what was given and what is allowed (issue: errors that teach).
+WORDING: list[tuple[str, dict[str, Any], str, list[str]]] = [
+    (
+        "two sources",
+        ecs(image_url="b:o", min_disk=40),
+        "image_url",
+        [
+            "instance_id and image_url",
+            "instance_id (an ECS)",
+            "volume_id",
+            "data_images alone",
+            "existing_image_id",
+        ],
+    ),
+    (
+        "no source",
+        {"name": "lonely"},
+        "instance_id",
+        ["needs a source", "image_url", "volume_id", "existing_image_id"],
+    ),
+    (
+        "both tag forms",
+        ecs(tags=["a.1"], image_tags={"b": "2"}),
+        "image_tags",
+        ["either tags or image_tags", '"key.value"', '["team.web"]', '{"team": "web"}', '"key": "team"'],
+    ),
+    (
+        "name characters",
+        ecs(name="web/golden"),
+        "name",
+        ["name", "'web/golden'", "letters, digits", "'-', '.'"],
+    ),
+    ("name length", ecs(name="a" * 129), "name", ["name", "1 to 128", "(got 129)"]),
+    ("description bracket", ecs(description="a<b"), "description", ["description", "'a<b'", "'<' or '>'"]),
+    ("min_disk range", obs(min_disk=39), "min_disk", ["min_disk", "40 and 255 GB", "(got 39)"]),
+    ("min_disk text", obs(min_disk="40"), "min_disk", ["min_disk", "whole number", "'40'"]),
+    ("type", volume(type="KVM"), "type", ["type", "'ECS'", "'Ironic'", "(got 'KVM')"]),
+    (
+        "enterprise project",
+        ecs(enterprise_project_id="default"),
+        "enterprise_project_id",
+        ["enterprise_project_id", '"0"', "UUID", "'default'"],
+    ),
+    ("ram order", ecs(min_ram=4096, max_ram=1024), "min_ram", ["min_ram", "4096", "max_ram", "1024"]),
+    (
+        "tag key characters",
+        ecs(image_tags={"team#1": "web"}),
+        "image_tags[0].key",
+        ["'team#1'", "letters, digits, spaces and _ . : = + - @"],
+    ),
+    (
+        "old tag characters",
+        ecs(tags=["a b.c"]),
+        "tags[0]",
+        ["'a b.c'", "letters, digits, '_' and '-'", "image_tags"],
+    ),
+    ("timeout", ecs(timeouts={"create": "soon"}), "timeouts.create", ["'soon'", "'45m'", "seconds"]),
+    ("timeout key", ecs(timeouts={"read": "5m"}), "timeouts.read", ["read", "create, update, delete"]),
+    (
+        "unknown input",
+        ecs(colour="blue"),
+        "colour",
+        ["colour", "not an input of PrivateImage", "instance_id"],
+    ),
+    (
+        "wrong path",
+        ecs(os_version="CentOS 7.0 64bit"),
+        "os_version",
+        ["os_version", "an ECS (instance_id)", "applies to", "image_url", "volume_id"],
+    ),
+    ("arm bios", obs(architecture="arm", hw_firmware_type="bios"), "hw_firmware_type", ["uefi", "(got bios"]),
+    ("empty os_version", volume(os_version=" "), "os_version", ["os_version", "empty", "(got ' ')"]),
+    ("id white space", ecs(instance_id=" x"), "instance_id", ["instance_id", "white space", "' x'"]),
+]
+
+
+@pytest.mark.parametrize(("case", "inputs", "prop", "words"), WORDING, ids=[w[0] for w in WORDING])
+def test_every_message_names_the_property_what_was_given_and_what_is_allowed(
+    case: str, inputs: dict[str, Any], prop: str, words: list[str]
+) -> None:
+    reasons = [f.reason for f in check_inputs(inputs) if f.property == prop]
+    assert reasons, check_inputs(inputs)
+    missing = [w for w in words if not any(w in reason for reason in reasons)]
+    assert missing == [], reasons
