@@ -135,7 +135,7 @@ class ProviderConfig:
         else:
             iam, derived = f"https://iam.{region}.myhuaweicloud.com", False
         origin = where.get("region_endpoints", "") if region in overrides else "default"
-        sources = {**where, "region": f"for a copy to {region}", "endpoint": origin or "default"}
+        sources = {**where, "region": f"for images in {region}", "endpoint": origin or "default"}
         sources.pop("project_id", None)
         return replace(
             self,

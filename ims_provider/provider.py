@@ -174,7 +174,7 @@ class ImageShareProvider(_ImsProvider[ShareLifecycle]):
     schema = IMAGE_SHARE
 
     def _build(self, client: ImsClient, config: ProviderConfig) -> ShareLifecycle:
-        return ShareLifecycle(client, progress=config.progress, poll_delay=config.poll_delay)
+        return ShareLifecycle(RegionalClients(client), progress=config.progress, poll_delay=config.poll_delay)
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_share(news)
@@ -186,7 +186,9 @@ class ImageShareAccepterProvider(_ImsProvider[AccepterLifecycle]):
     schema = IMAGE_SHARE_ACCEPTER
 
     def _build(self, client: ImsClient, config: ProviderConfig) -> AccepterLifecycle:
-        return AccepterLifecycle(client, progress=config.progress, poll_delay=config.poll_delay)
+        return AccepterLifecycle(
+            RegionalClients(client), progress=config.progress, poll_delay=config.poll_delay
+        )
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_accepter(news)

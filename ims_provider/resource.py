@@ -248,6 +248,7 @@ class ImageShareArgs:
 
     source_image_id: pulumi.Input[str] | None = None
     target_project_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    region: pulumi.Input[str] | None = None
     timeouts: pulumi.Input[TimeoutsArgs | Mapping[str, Any]] | None = None
 
 
@@ -256,6 +257,7 @@ class ImageShare(Resource, module="ims", name="ImageShare"):
     in place, removed on delete."""
 
     members: pulumi.Output[list[dict[str, str]]]
+    region: pulumi.Output[str]
     applied_inputs: pulumi.Output[dict[str, Any]]
     source_image_id: pulumi.Output[str]
     target_project_ids: pulumi.Output[list[str]]
@@ -278,12 +280,14 @@ class ImageShareAccepterArgs:
 
     image_id: pulumi.Input[str] | None = None
     vault_id: pulumi.Input[str] | None = None
+    region: pulumi.Input[str] | None = None
     timeouts: pulumi.Input[TimeoutsArgs | Mapping[str, Any]] | None = None
 
 
 class ImageShareAccepter(Resource, module="ims", name="ImageShareAccepter"):
     """The configured project, a member, accepts an image shared with it; delete rejects it again."""
 
+    region: pulumi.Output[str]
     status: pulumi.Output[str]
     name: pulumi.Output[str]
     owner: pulumi.Output[str]

@@ -18,6 +18,7 @@ from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, sh
 from ims_provider.model.live import LiveImage
 from ims_provider.operations import ImageOperations, ImageRecord
 from ims_provider.progress import ProgressReporter
+from ims_provider.regions import RegionalClients
 from ims_provider.waiter import SYSTEM_CLOCK, Clock, Outcome
 
 __all__ = ["AccepterLifecycle", "ShareLifecycle"]
@@ -68,12 +69,12 @@ def _members(client: ImsClient, image_id: str) -> dict[str, str] | None:
     return {str(m.get("member_id")): str(m.get("status") or "") for m in listed if m.get("member_id")}
 
 
-class ShareLifecycle:
-    """ImageShare: the program's target projects are members of the source image, in the provider's region."""
+class _Regional:
+    """The client and member jobs of the region an image is in (the ``region`` input, or the provider's)."""
 
     def __init__(
         self,
-        client: ImsClient,
+        clients: RegionalClients,
         *,
         clock: Clock = SYSTEM_CLOCK,
         write: Callable[[str], None] = write_line,
@@ -81,68 +82,87 @@ class ShareLifecycle:
         poll_delay: float | None = None,
         recovery_grace: float | None = None,
     ) -> None:
-        self.jobs = _MemberJobs(
-            client,
-            clock=clock,
-            write=write,
-            progress=progress,
-            poll_delay=poll_delay,
-            recovery_grace=recovery_grace,
-        )
-        self.client = client
+        self.clients = clients
         self.clock = clock
+        self._options: dict[str, Any] = {
+            "clock": clock,
+            "write": write,
+            "progress": progress,
+            "poll_delay": poll_delay,
+            "recovery_grace": recovery_grace,
+        }
+
+    def region_of(self, props: Mapping[str, Any]) -> str:
+        region = props.get("region")
+        return region if isinstance(region, str) and region else self.clients.region
+
+    def client(self, region: str) -> ImsClient:
+        return self.clients(region)
+
+    def jobs(self, region: str) -> _MemberJobs:
+        return _MemberJobs(self.clients(region), **self._options)
+
+
+class ShareLifecycle(_Regional):
+    """ImageShare: the program's target projects are members of the source image, in its region."""
 
     def create(self, props: Mapping[str, Any]) -> ImageRecord:
         inputs = IMAGE_SHARE.set_inputs(props)
+        region = self.region_of(inputs)
+        client, jobs = self.client(region), self.jobs(region)
         image_id = str(inputs["source_image_id"])
         targets = [str(p) for p in inputs["target_project_ids"]]
         deadline = self.clock.monotonic() + share_timeouts(inputs)["create"]
-        reporter = self.jobs._reporter(f"share of {image_id}")
-        current = _members(self.client, image_id)
+        reporter = jobs._reporter(f"share of {image_id}")
+        current = _members(client, image_id)
         if current is None:
             raise ImsProviderError(
-                f"source_image_id: image {image_id} does not exist (or this project cannot see it)"
+                f"source_image_id: image {image_id} does not exist in {region} "
+                "(or this project cannot see it)"
             )
         missing = [p for p in targets if p not in current]
         if missing:  # members already there (an interrupted create) are not sent again
-            self.jobs.run(lambda: self.client.add_members([image_id], missing), deadline, reporter)
+            jobs.run(lambda: client.add_members([image_id], missing), deadline, reporter)
         reporter.finish(f"image {image_id} shared with {len(targets)} project(s)")
-        record = self._record(image_id, inputs)
+        record = self._record(image_id, inputs, region)
         if record is None:
             raise ImsProviderError(f"image {image_id} disappeared while it was being shared")
         return record
 
-    def _record(self, image_id: str, applied: Mapping[str, Any]) -> ImageRecord | None:
+    def _record(self, image_id: str, applied: Mapping[str, Any], region: str) -> ImageRecord | None:
         """Outputs: the program's projects with IMS's member status; one no longer a member drops out of the
         applied inputs, which is drift the next preview shows."""
-        current = _members(self.client, image_id)
+        current = _members(self.client(region), image_id)
         if current is None:
             return None
         targets = [str(p) for p in applied.get("target_project_ids") or []]
         present = [p for p in targets if p in current]
         members = [{"project_id": p, "status": current[p]} for p in present]
         refreshed = {**applied, "target_project_ids": present}
-        return ImageRecord(image_id, IMAGE_SHARE.state(refreshed, LiveImage({}), {"members": members}))
+        computed = {"members": members, "region": region}
+        return ImageRecord(image_id, IMAGE_SHARE.state(refreshed, LiveImage({}), computed))
 
     def read(self, image_id: str, props: Mapping[str, Any]) -> ImageRecord | None:
-        return self._record(image_id, IMAGE_SHARE.applied_inputs(props))
+        return self._record(image_id, IMAGE_SHARE.applied_inputs(props), self.region_of(props))
 
     def update(self, image_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         """Members added and removed in place: the new projects are added, the ones the program dropped are
         removed; members someone added outside Pulumi are left alone."""
         old = IMAGE_SHARE.applied_inputs(olds)
         new = IMAGE_SHARE.set_inputs(news)
+        region = self.region_of(olds)
+        client, jobs = self.client(region), self.jobs(region)
         deadline = self.clock.monotonic() + share_timeouts(new)["update"]
-        reporter = self.jobs._reporter(f"share of {image_id}")
-        current = _members(self.client, image_id) or {}
+        reporter = jobs._reporter(f"share of {image_id}")
+        current = _members(client, image_id) or {}
         wanted = [str(p) for p in new.get("target_project_ids") or []]
         dropped = [str(p) for p in old.get("target_project_ids") or [] if p not in wanted and p in current]
         added = [p for p in wanted if p not in current]
         if added:
-            self.jobs.run(lambda: self.client.add_members([image_id], added), deadline, reporter)
+            jobs.run(lambda: client.add_members([image_id], added), deadline, reporter)
         if dropped:
-            self.jobs.run(lambda: self.client.delete_members([image_id], dropped), deadline, reporter)
-        record = self._record(image_id, new)
+            jobs.run(lambda: client.delete_members([image_id], dropped), deadline, reporter)
+        record = self._record(image_id, new, region)
         if record is None:
             raise ImsProviderError(f"image {image_id} disappeared while its members were being changed")
         return record.outputs
@@ -150,80 +170,64 @@ class ShareLifecycle:
     def delete(self, image_id: str, props: Mapping[str, Any]) -> None:
         """The projects the program shared with stop being members (the image stays)."""
         applied = IMAGE_SHARE.applied_inputs(props)
-        current = _members(self.client, image_id)
+        region = self.region_of(props)
+        client = self.client(region)
+        current = _members(client, image_id)
         if current is None:
             return  # the image is gone, and its members with it
         targets = [str(p) for p in applied.get("target_project_ids") or [] if p in current]
         if targets:
+            jobs = self.jobs(region)
             deadline = self.clock.monotonic() + share_timeouts(applied)["delete"]
-            reporter = self.jobs._reporter(f"share of {image_id}")
-            self.jobs.run(lambda: self.client.delete_members([image_id], targets), deadline, reporter)
+            reporter = jobs._reporter(f"share of {image_id}")
+            jobs.run(lambda: client.delete_members([image_id], targets), deadline, reporter)
 
 
-class AccepterLifecycle:
+class AccepterLifecycle(_Regional):
     """ImageShareAccepter: the provider's project, a member of someone else's image, accepts it (and rejects
     it again on delete, so the image leaves the project's list, as Terraform does)."""
 
-    def __init__(
-        self,
-        client: ImsClient,
-        *,
-        clock: Clock = SYSTEM_CLOCK,
-        write: Callable[[str], None] = write_line,
-        progress: bool = True,
-        poll_delay: float | None = None,
-        recovery_grace: float | None = None,
-    ) -> None:
-        self.jobs = _MemberJobs(
-            client,
-            clock=clock,
-            write=write,
-            progress=progress,
-            poll_delay=poll_delay,
-            recovery_grace=recovery_grace,
-        )
-        self.client = client
-        self.clock = clock
-
-    def _shared(self, image_id: str, status: str) -> LiveImage | None:
+    def _shared(self, client: ImsClient, image_id: str, status: str) -> LiveImage | None:
         """The image as this project sees it, when its membership has ``status``."""
-        found = self.client.list_images(id=image_id, visibility="shared", member_status=status)
+        found = client.list_images(id=image_id, visibility="shared", member_status=status)
         return next((LiveImage(i) for i in found if i.get("id") == image_id), None)
 
-    def _state(self, image_id: str, applied: Mapping[str, Any]) -> ImageRecord | None:
-        image = self._shared(image_id, "accepted")
+    def _state(self, image_id: str, applied: Mapping[str, Any], region: str) -> ImageRecord | None:
+        image = self._shared(self.client(region), image_id, "accepted")
         if image is None:
             return None
-        return ImageRecord(image_id, IMAGE_SHARE_ACCEPTER.state(applied, image, {}))
+        return ImageRecord(image_id, IMAGE_SHARE_ACCEPTER.state(applied, image, {"region": region}))
 
     def create(self, props: Mapping[str, Any]) -> ImageRecord:
         inputs = IMAGE_SHARE_ACCEPTER.set_inputs(props)
         image_id = str(inputs["image_id"])
+        region = self.region_of(inputs)
+        client, jobs = self.client(region), self.jobs(region)
         deadline = self.clock.monotonic() + share_timeouts(inputs)["create"]
-        reporter = self.jobs._reporter(f"shared image {image_id}")
-        if self._shared(image_id, "accepted") is None:  # accepted already: an interrupted create
-            project = self.client.project_id
+        reporter = jobs._reporter(f"shared image {image_id}")
+        if self._shared(client, image_id, "accepted") is None:  # accepted already: an interrupted create
+            project = client.project_id
             vault = inputs.get("vault_id")
-            submit = lambda: self.client.update_member(  # noqa: E731
+            submit = lambda: client.update_member(  # noqa: E731
                 [image_id], project, "accepted", str(vault) if vault else None
             )
-            self.jobs.run(submit, deadline, reporter)
-        record = self._state(image_id, inputs)
+            jobs.run(submit, deadline, reporter)
+        record = self._state(image_id, inputs, region)
         if record is None:
             raise ImsProviderError(
                 f"image {image_id} was accepted, but this project does not list it as an accepted shared "
-                "image"
+                f"image in {region}"
             )
         reporter.finish(f"accepted image {image_id}")
         return record
 
     def read(self, image_id: str, props: Mapping[str, Any]) -> ImageRecord | None:
         """Gone when the image is no longer shared with this project, or no longer accepted."""
-        return self._state(image_id, IMAGE_SHARE_ACCEPTER.applied_inputs(props))
+        return self._state(image_id, IMAGE_SHARE_ACCEPTER.applied_inputs(props), self.region_of(props))
 
     def update(self, image_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         """Only ``timeouts`` can change in place: nothing to send."""
-        record = self._state(image_id, IMAGE_SHARE_ACCEPTER.set_inputs(news))
+        record = self._state(image_id, IMAGE_SHARE_ACCEPTER.set_inputs(news), self.region_of(olds))
         if record is None:
             raise ImsProviderError(f"image {image_id} is no longer shared with this project")
         return record.outputs
@@ -231,9 +235,12 @@ class AccepterLifecycle:
     def delete(self, image_id: str, props: Mapping[str, Any]) -> None:
         """Reject the share (the owner's membership stays; the image leaves this project's list)."""
         applied = IMAGE_SHARE_ACCEPTER.applied_inputs(props)
-        if self._shared(image_id, "accepted") is None:
+        region = self.region_of(props)
+        client = self.client(region)
+        if self._shared(client, image_id, "accepted") is None:
             return  # not shared (any more) or not accepted: nothing to undo
+        jobs = self.jobs(region)
         deadline = self.clock.monotonic() + share_timeouts(applied)["delete"]
-        reporter = self.jobs._reporter(f"shared image {image_id}")
-        project = self.client.project_id
-        self.jobs.run(lambda: self.client.update_member([image_id], project, "rejected"), deadline, reporter)
+        reporter = jobs._reporter(f"shared image {image_id}")
+        project = client.project_id
+        jobs.run(lambda: client.update_member([image_id], project, "rejected"), deadline, reporter)

@@ -17,7 +17,7 @@ from pydantic import Field as Constraint
 
 from ims_provider.model.live import LiveImage
 from ims_provider.model.private_image import IMAGE_ATTRIBUTES, PRIVATE_IMAGE
-from ims_provider.model.rules import Failure, ProjectId, ResourceId, TaggedRequest, seconds_of
+from ims_provider.model.rules import Failure, ProjectId, RegionId, ResourceId, TaggedRequest, seconds_of
 from ims_provider.model.schema import (
     OPTIONAL,
     REQUIRED,
@@ -53,13 +53,27 @@ def _as_set(value: Any) -> Any:
 
 _TIMEOUTS = PRIVATE_IMAGE.field("timeouts")
 
+
+def _region(path: str, what: str) -> Field:
+    return Field(
+        "region",
+        RegionId,
+        {path: OPTIONAL},
+        Change.REPLACE,
+        located=True,
+        rule_text=f"the region of the image {what}; default: the provider's region (`ims:region`)",
+    )
+
+
+REGION_OUTPUT = Output("region", None, "str", "the region the image is in (the input, or the provider's)")
+
 SHARE_FIELDS: tuple[Field, ...] = (
     Field(
         "source_image_id",
         ResourceId,
         {SHARE: REQUIRED},
         Change.REPLACE,
-        rule_text="the image to share: a private image of this project, in the provider's region",
+        rule_text="the image to share: a private image of this project, in `region`",
     ),
     Field(
         "target_project_ids",
@@ -71,9 +85,11 @@ SHARE_FIELDS: tuple[Field, ...] = (
         rule_text=f"the projects to share with (IDs: 32 hexadecimal characters), 1 to {MAX_MEMBERS}, each "
         "once; members added and removed in place",
     ),
+    _region(SHARE, "and of the member projects"),
     dataclasses.replace(_TIMEOUTS, on={SHARE: OPTIONAL}, rule_text="as for PrivateImage; defaults 5m each"),
 )
 SHARE_OUTPUTS: tuple[Output, ...] = (
+    REGION_OUTPUT,
     Output(
         "members",
         None,
@@ -100,6 +116,7 @@ ACCEPTER_FIELDS: tuple[Field, ...] = (
         Change.REPLACE,
         rule_text="a CBR vault: required to accept a full-ECS image made from a CBR backup",
     ),
+    _region(ACCEPT, "(the provider's project in it is the member)"),
     dataclasses.replace(_TIMEOUTS, on={ACCEPT: OPTIONAL}, rule_text="as for PrivateImage; defaults 5m each"),
 )
 
@@ -113,6 +130,7 @@ def _attribute(key: str) -> Any:
 
 
 ACCEPTER_OUTPUTS: tuple[Output, ...] = (
+    REGION_OUTPUT,
     Output("status", _attribute("member_status"), "str", "this project's member status (`accepted`)"),
     Output("name", _attribute("name"), "str", "the image's name"),
     Output("owner", _attribute("owner"), "str", "the project that shares it"),

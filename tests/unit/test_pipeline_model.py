@@ -171,4 +171,5 @@ def test_members_are_a_set_and_change_in_place() -> None:
     assert IMAGE_SHARE.changed(old, {**old, "target_project_ids": ["b" * 32, "a" * 32]}) == []
     changed = IMAGE_SHARE.changed(old, {**old, "target_project_ids": ["a" * 32]})
     assert changed == ["target_project_ids"] and IMAGE_SHARE.replaces(changed, old, old) == []
-    assert IMAGE_SHARE_ACCEPTER.replacing == {"image_id", "vault_id"}
+    assert IMAGE_SHARE_ACCEPTER.replacing == {"image_id", "vault_id", "region"}
+    assert IMAGE_SHARE.replacing == {"source_image_id", "region"}
