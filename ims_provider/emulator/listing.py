@@ -141,8 +141,9 @@ def _matches(entry: Listed, query: ListQuery) -> bool:
         return False
     for key, wanted in query.exact.items():
         value = body.get(key)
-        shown = str(value).lower() if isinstance(value, bool) else str(value)
-        if value is None or shown != wanted:
+        if isinstance(value, bool):  # `protected`: true/false, in any case (the SDK sends True/False)
+            value, wanted = str(value).lower(), wanted.lower()
+        if value is None or str(value) != wanted:
             return False
     if query.architecture is not None:
         arm = body.get("__support_arm") == "true"
