@@ -165,8 +165,7 @@ class Accounts:
                 raise ValueError(f"domain {account.domain_id} is already used by account {other.name}")
             if account.auth_token is not None and other.auth_token == account.auth_token:
                 raise ValueError(f"that auth token is already used by account {other.name}")
-        taken = {self.owner_of(account.project_in(region)) for region in self.regions} - {None}
-        if taken:
+        if any(self.owner_of(account.project_in(region)) is not None for region in self.regions):
             raise ValueError(f"account {account.name} has a project id another account already uses")
         projects = [account.project_in(region) for region in self.regions]
         if len(set(projects)) != len(projects):
