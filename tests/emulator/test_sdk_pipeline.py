@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import NORTH, SOUTH
 from emu_support import sdk_client
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkims.v2 import (
     BatchAddMembersRequest,
@@ -26,6 +27,7 @@ from huaweicloudsdkims.v2 import (
     CreateImageRequest,
     CreateImageRequestBody,
     GlanceListImageMembersRequest,
+    ImsClient,
     ListImageMembersRequest,
     ListImagesRequest,
     ShowImageMemberRequest,
@@ -34,6 +36,7 @@ from huaweicloudsdkims.v2 import (
     ShowJobRequest,
     TagKeyValue,
 )
+from huaweicloudsdkims.v2.region.ims_region import ImsRegion
 
 from ims_provider.emulator import EmulatorServer
 from ims_provider.emulator import fixtures as fx
@@ -223,3 +226,21 @@ def test_image_quota_with_the_sdk(north: Any, two_regions: EmulatorServer) -> No
     golden(north, two_regions)
     (quota,) = north.show_image_quota(ShowImageQuotaRequest()).quotas.resources
     assert (quota.type, quota.used, quota.quota) == ("image", 1, 100)
+
+
+def test_the_sdk_finds_a_regions_endpoint_through_its_environment_variable(
+    two_regions: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """huaweicloudsdkcore reads HUAWEICLOUD_SDK_REGION_IMS_<REGION> before its built-in endpoints; with no
+    project id it asks that region's IAM (here the same listener) for the project named after the region."""
+    south_url = two_regions.url_for(SOUTH)
+    monkeypatch.setenv("HUAWEICLOUD_SDK_REGION_IMS_CN_SOUTH_1", south_url)
+    credentials = BasicCredentials(two_regions.access_key, two_regions.secret_key).with_iam_endpoint(
+        south_url
+    )
+    client = (
+        ImsClient.new_builder().with_credentials(credentials).with_region(ImsRegion.value_of(SOUTH)).build()
+    )
+    assert client.list_images(ListImagesRequest()).images == []
+    assert credentials.project_id == two_regions.project_for(SOUTH)
+    assert {e["region"] for e in two_regions.admin.requests()} == {SOUTH}
