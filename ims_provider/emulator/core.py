@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ims_provider.emulator import osversions, validation
 from ims_provider.emulator.accounts import (
     DEFAULT_ACCOUNT,
     REGION_RE,
@@ -21,15 +20,15 @@ from ims_provider.emulator.accounts import (
     Accounts,
     Caller,
     default_account,
-    derived_domain_id,
     member_account,
     parse_account,
 )
 from ims_provider.emulator.clock import EmulatorClock
 from ims_provider.emulator.errors import ImsError, bad_request
 from ims_provider.emulator.faults import Fault, FaultRegistry
-from ims_provider.emulator.images import Image, new_attrs
+from ims_provider.emulator.images import Image
 from ims_provider.emulator.jobs import Job
+from ims_provider.emulator.planted import parse_planted
 from ims_provider.emulator.regions import Region, Resources, parse_vault
 from ims_provider.emulator.reqlog import RequestLog
 from ims_provider.emulator.resources import (
@@ -42,9 +41,6 @@ from ims_provider.emulator.resources import (
 )
 from ims_provider.emulator.settings import Identity, Settings
 
-# Owner of the public (gold) images an admin call plants: a project of no account (IMS's public images
-# belong to a Huawei project).
-PUBLIC_OWNER = derived_domain_id("public-images")
 FIXTURE_KEYS = {
     "servers",
     "volumes",
@@ -301,83 +297,23 @@ class BackendCore:
             return vault.to_dict()
 
     def add_image(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """Plant an active image the API cannot make: a public (gold) image, a full-ECS image, an encrypted or
-        ISO image, a large one. See the README for the fields."""
+        """Plant an active image the API cannot make (planted.py; the README lists the fields)."""
         region, project_id, rest = self._placement(spec)
-        allowed = {
-            "id", "name", "description", "os_version", "min_disk", "min_ram", "max_ram", "virtual_env_type",
-            "public", "imagetype", "whole_image", "cmk_id", "tags", "architecture", "enterprise_project_id",
-            "image_size", "attrs",
-        }  # fmt: skip
-        unknown = sorted(set(rest) - allowed)
-        if unknown:
-            raise ValueError(f"unknown image field {unknown[0]!r}")
-        image_id = rest.get("id") or str(uuid.uuid4())
-        env = rest.get("virtual_env_type", "FusionCompute")
-        if env not in ("FusionCompute", "DataImage", "Ironic", "IsoImage"):
-            raise ValueError("virtual_env_type must be FusionCompute, DataImage, Ironic or IsoImage")
-        os_version = rest.get("os_version", None if env == "DataImage" else "CentOS 7.9 64bit")
-        if os_version is not None and osversions.lookup(os_version) is None:
-            raise ValueError(f"os_version {os_version!r} is not in the emulator's OS list")
-        min_disk = rest.get("min_disk", 40)
-        if isinstance(min_disk, bool) or not isinstance(min_disk, int) or not 1 <= min_disk <= 65536:
-            raise ValueError("min_disk must be an integer number of GB")
-        public = bool(rest.get("public", False))
-        whole = rest.get("whole_image")
-        if whole not in (None, "CBR", "CSBS"):
-            raise ValueError('whole_image must be "CBR" or "CSBS" (the backup the image was made from)')
-        tags = rest.get("tags", {})
-        if not isinstance(tags, Mapping) or not all(isinstance(v, str) for v in tags.values()):
-            raise ValueError("tags must map keys to string values")
-        extra = rest.get("attrs", {})
-        if not isinstance(extra, Mapping):
-            raise ValueError("attrs must be an object")
-        attrs = new_attrs(
-            name=validation.check_name(rest.get("name")),
-            owner=PUBLIC_OWNER if public else project_id,
-            ep=validation.check_enterprise_project_id(rest.get("enterprise_project_id")),
-            min_disk=min_disk,
-            env=env,
-            origin="" if public else f"instance,{uuid.uuid4()}",
-            os_version=os_version,
-            disk_format="iso" if env == "IsoImage" else "zvhd2",
-            description=validation.check_description(rest.get("description")),
-            min_ram=validation.parse_ram(rest.get("min_ram"), "min_ram"),
-            max_ram=validation.parse_ram(rest.get("max_ram"), "max_ram"),
-        )
-        if public:
-            imagetype = rest.get("imagetype", "gold")
-            if imagetype not in ("gold", "market"):
-                raise ValueError("a public image's imagetype is gold or market")
-            attrs.update({"visibility": "public", "__imagetype": imagetype, "protected": True})
-        if whole is not None:
-            attrs.update({"__whole_image": "true", "__backup_id": str(uuid.uuid4())})
-        if rest.get("cmk_id"):
-            attrs["__system__cmkid"] = str(rest["cmk_id"])
-        if rest.get("architecture") == "arm":
-            attrs.update({"__support_arm": "true", "hw_firmware_type": "uefi"})
-        elif rest.get("architecture") not in (None, "x86"):
-            raise ValueError("architecture must be x86 or arm")
-        if rest.get("image_size") is not None:
-            size = rest["image_size"]
-            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-                raise ValueError("image_size must be a number of bytes")
-            attrs.update({"size": size, "__image_size": str(size)})
-        attrs.update(extra)
+        planted = parse_planted(rest, project_id)
         with self._lock:
-            if image_id in region.images:
-                raise ValueError(f"image {image_id} already exists")
+            if planted.id in region.images:
+                raise ValueError(f"image {planted.id} already exists")
             now = self.clock.now()
             self._seq += 1
             image = Image(
-                id=image_id,
+                id=planted.id,
                 seq=self._seq,
                 created=now,
-                attrs=attrs,
-                tags=dict(tags),
-                data_image=env == "DataImage",
+                attrs=planted.attrs,
+                tags=dict(planted.tags),
+                data_image=planted.data_image,
                 modified=now,
-                backup_type=whole,
+                backup_type=planted.backup_type,
             )
             region.images[image.id] = image
             return {**image.render("active", None), "region": region.name}

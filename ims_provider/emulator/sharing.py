@@ -72,7 +72,7 @@ class SharingActions(BackendCore):
             now = self.clock.now()
             images = []
             for image_id in request.images:
-                region, image, status = self._shared_by_caller(caller, image_id, now)
+                _, image, status = self._shared_by_caller(caller, image_id, now)
                 if status != "active":
                     raise bad_request("IMG.0046", f"The image {image_id} is unavailable ({status}).")
                 if image.encrypted:
