@@ -3,6 +3,15 @@
 Start one in-process with `EmulatorServer`, drive it with `AdminClient`; see README.md in this folder.
 """
 
+from ims_provider.emulator.accounts import (
+    DEFAULT_AGENCY,
+    MEMBER_ACCESS_KEY,
+    MEMBER_ACCOUNT,
+    MEMBER_DOMAIN_ID,
+    MEMBER_SECRET_KEY,
+    Account,
+    Caller,
+)
 from ims_provider.emulator.admin import AdminClient, AdminError
 from ims_provider.emulator.backend import Backend
 from ims_provider.emulator.clock import EmulatorClock
@@ -17,12 +26,19 @@ DEFAULT_REGION = Identity.region
 
 __all__ = [
     "DEFAULT_ACCESS_KEY",
+    "DEFAULT_AGENCY",
     "DEFAULT_PROJECT_ID",
     "DEFAULT_REGION",
     "DEFAULT_SECRET_KEY",
+    "MEMBER_ACCESS_KEY",
+    "MEMBER_ACCOUNT",
+    "MEMBER_DOMAIN_ID",
+    "MEMBER_SECRET_KEY",
+    "Account",
     "AdminClient",
     "AdminError",
     "Backend",
+    "Caller",
     "EmulatorClock",
     "EmulatorServer",
     "GatewayError",

@@ -37,14 +37,15 @@ class AdminClient:
             raise AdminError(response.status_code, str(message))
         return payload
 
-    # resources
+    # resources; every call takes `region=` (default: the home region) and `account=` (default: "default")
     def add_server(self, **spec: Any) -> dict[str, Any]:
         """`id?, name?, status (SHUTOFF|ACTIVE), system_volume? {id?, size, os_version}, data_volumes?`."""
         result: dict[str, Any] = self._call("POST", "/servers", spec)
         return result
 
-    def set_server_status(self, server_id: str, status: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("PATCH", f"/servers/{server_id}", {"status": status})
+    def set_server_status(self, server_id: str, status: str, **placement: str) -> dict[str, Any]:
+        body = {"status": status, **placement}
+        result: dict[str, Any] = self._call("PATCH", f"/servers/{server_id}", body)
         return result
 
     def add_volume(self, **spec: Any) -> dict[str, Any]:
@@ -55,6 +56,31 @@ class AdminClient:
     def add_object(self, **spec: Any) -> dict[str, Any]:
         """`bucket, key, size_gb?, storage_class? ("STANDARD"|"WARM"|"COLD"|"DEEP_ARCHIVE"), format?`."""
         result: dict[str, Any] = self._call("POST", "/objects", spec)
+        return result
+
+    def add_vault(self, **spec: Any) -> dict[str, Any]:
+        """A CBR vault: `id?, kind? ("replication", the default, | "backup")`."""
+        result: dict[str, Any] = self._call("POST", "/vaults", spec)
+        return result
+
+    def add_image(self, **spec: Any) -> dict[str, Any]:
+        """Plant an active image the API cannot make (public, full-ECS, encrypted, ISO, large; see README)."""
+        result: dict[str, Any] = self._call("POST", "/images", spec)
+        return result
+
+    # accounts
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account: name, access_key, domain_id, projects by region, agencies (never the secret key)."""
+        result: list[dict[str, Any]] = self._call("GET", "/accounts")["accounts"]
+        return result
+
+    def add_account(self, **spec: Any) -> dict[str, Any]:
+        """`name, access_key, secret_key, domain_id?, projects? {region: id}, agencies?, auth_token?`."""
+        result: dict[str, Any] = self._call("POST", "/accounts", spec)
+        return result
+
+    def add_agency(self, account: str, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/accounts/{account}/agencies", {"name": name})
         return result
 
     # faults
@@ -86,13 +112,17 @@ class AdminClient:
         return self.add_fault(kind="job_hang", count=count)
 
     # request log
-    def requests(self, *, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
-        """Logged IMS/IAM calls, oldest first; optionally only those with this method and/or exact path."""
+    def requests(
+        self, *, method: str | None = None, path: str | None = None, region: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Logged IMS/IAM calls, oldest first; optionally only those with this method, exact path, region."""
         entries: list[dict[str, Any]] = self._call("GET", "/requests")["requests"]
         return [
             e
             for e in entries
-            if (method is None or e["method"] == method.upper()) and (path is None or e["path"] == path)
+            if (method is None or e["method"] == method.upper())
+            and (path is None or e["path"] == path)
+            and (region is None or e["region"] == region)
         ]
 
     def clear_requests(self) -> None:
@@ -121,12 +151,13 @@ class AdminClient:
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
         """job_seconds, progress_profile, data_image_report, image_quota, activation_seconds, delete_seconds,
-        auth_token."""
+        auth_token, member_job_seconds, member_quota."""
         result: dict[str, Any] = self._call("PUT", "/settings", changes)
         return result
 
-    def state(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", "/state")
+    def state(self, region: str | None = None) -> dict[str, Any]:
+        """Everything (every item carries its `region`), or only what one region holds."""
+        result: dict[str, Any] = self._call("GET", "/state" + (f"?region={region}" if region else ""))
         return result
 
     def reset(self) -> None:

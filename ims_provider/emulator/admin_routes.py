@@ -1,5 +1,6 @@
-"""The unsigned admin API under /_emulator/: seed resources, inject faults, read the request log, drive the
-clock, change settings, inspect and reset state. Loopback callers only; never logged.
+"""The unsigned admin API under /_emulator/: seed resources (in any region, for any account), add accounts,
+inject faults, read the request log, drive the clock, change settings, inspect and reset state. Loopback
+callers only; never logged; the same global state behind every region's listener.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ ADMIN_MAP = Map(
         Rule("/_emulator/servers/<server_id>", methods=["PATCH"], endpoint="update_server"),
         Rule("/_emulator/volumes", methods=["POST"], endpoint="add_volume"),
         Rule("/_emulator/objects", methods=["POST"], endpoint="add_object"),
+        Rule("/_emulator/vaults", methods=["POST"], endpoint="add_vault"),
+        Rule("/_emulator/images", methods=["POST"], endpoint="add_image"),
+        Rule("/_emulator/accounts", methods=["GET"], endpoint="list_accounts"),
+        Rule("/_emulator/accounts", methods=["POST"], endpoint="add_account"),
+        Rule("/_emulator/accounts/<name>/agencies", methods=["POST"], endpoint="add_agency"),
         Rule("/_emulator/faults", methods=["GET"], endpoint="list_faults"),
         Rule("/_emulator/faults", methods=["POST"], endpoint="add_fault"),
         Rule("/_emulator/faults", methods=["DELETE"], endpoint="clear_faults"),
@@ -62,12 +68,15 @@ class AdminRoutes:
         if not is_loopback(request.remote_addr):
             return _error(403, "the admin API accepts loopback clients only")
         try:
-            endpoint, args = ADMIN_MAP.bind_to_environ(request.environ).match()
+            endpoint, matched = ADMIN_MAP.bind_to_environ(request.environ).match()
+            args = dict(matched)
         except HTTPException as exc:
             return _error(exc.code or 404, f"no admin endpoint {request.method} {request.path}")
         handler: Callable[..., Response] = getattr(self, f"_ep_{endpoint}")
         try:
             body = parse_json(request.get_data()) if request.method in ("POST", "PUT", "PATCH") else None
+            if endpoint == "state":
+                args["region"] = request.args.get("region")
             return handler(body, **args)
         except ImsError as exc:
             return _error(400, exc.message)
@@ -90,6 +99,24 @@ class AdminRoutes:
 
     def _ep_add_object(self, body: Any) -> Response:
         return json_response(self.backend.add_object(_object(body)), 201)
+
+    def _ep_add_vault(self, body: Any) -> Response:
+        return json_response(self.backend.add_vault(_object(body)), 201)
+
+    def _ep_add_image(self, body: Any) -> Response:
+        return json_response(self.backend.add_image(_object(body)), 201)
+
+    def _ep_list_accounts(self, body: Any) -> Response:
+        return json_response({"accounts": self.backend.accounts.describe()})
+
+    def _ep_add_account(self, body: Any) -> Response:
+        return json_response(self.backend.add_account(_object(body)), 201)
+
+    def _ep_add_agency(self, body: Any, name: str) -> Response:
+        spec = _object(body)
+        if set(spec) != {"name"}:
+            raise ValueError('the body is {"name": "<agency name>"}')
+        return json_response(self.backend.add_agency(name, spec["name"]), 201)
 
     def _ep_list_faults(self, body: Any) -> Response:
         return json_response({"faults": self.backend.faults.list()})
@@ -140,8 +167,8 @@ class AdminRoutes:
     def _ep_put_settings(self, body: Any) -> Response:
         return json_response(self.backend.update_settings(_object(body)))
 
-    def _ep_state(self, body: Any) -> Response:
-        return json_response(self.backend.state())
+    def _ep_state(self, body: Any, region: str | None) -> Response:
+        return json_response(self.backend.state(region))
 
     def _ep_reset(self, body: Any) -> Response:
         self.backend.reset()

@@ -19,9 +19,11 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ims_provider.emulator import osversions, signing
+from ims_provider.emulator.accounts import DEFAULT_ACCOUNT, Caller
 from ims_provider.emulator.admin_routes import AdminRoutes
 from ims_provider.emulator.backend import Backend
 from ims_provider.emulator.errors import GatewayError, ImsError
+from ims_provider.emulator.faults import Fault
 from ims_provider.emulator.wire import (
     drop_connection,
     json_response,
@@ -53,6 +55,21 @@ IMS_MAP = Map(
         Rule("/v2/<project_id>/images/<image_id>/tags/action", methods=["POST"], endpoint="tags_action"),
         Rule("/v2/<project_id>/images/<image_id>/tags", methods=["GET"], endpoint="list_tags"),
         Rule("/v1/cloudimages/os_version", methods=["GET"], endpoint="os_versions"),
+        Rule("/v1/cloudimages/quota", methods=["GET"], endpoint="quota"),
+        Rule("/v1/cloudimages/<image_id>/copy", methods=["POST"], endpoint="copy_in_region"),
+        Rule("/v2.1/cloudimages/<image_id>/copy", methods=["POST"], endpoint="copy_in_region"),
+        Rule("/v1/cloudimages/<image_id>/cross_region_copy", methods=["POST"], endpoint="copy_cross_region"),
+        Rule("/v1/cloudimages/members", methods=["POST"], endpoint="add_members"),
+        Rule("/v1/cloudimages/members", methods=["PUT"], endpoint="update_members"),
+        Rule("/v1/cloudimages/members", methods=["DELETE"], endpoint="delete_members"),
+        Rule("/v1/<project_id>/cloudimages/<image_id>/members", methods=["GET"], endpoint="list_members"),
+        Rule(
+            "/v1/<project_id>/cloudimages/<image_id>/members/<member_id>",
+            methods=["GET"],
+            endpoint="show_member",
+        ),
+        Rule("/v2/images/<image_id>/members", methods=["GET"], endpoint="glance_list_members"),
+        Rule("/v2/images/<image_id>/members/<member_id>", methods=["GET"], endpoint="show_member"),
         Rule("/v3/projects", methods=["GET"], endpoint="projects"),
     ],
     strict_slashes=False,
@@ -69,10 +86,14 @@ def _utf8(value: str) -> str:
 
 
 class EmulatorApp:
-    """WSGI callable; everything stateful lives in the Backend it wraps."""
+    """WSGI callable serving one region's endpoint; everything stateful lives in the Backend it wraps (one
+    backend behind every region's listener)."""
 
-    def __init__(self, backend: Backend, *, max_body: int = MAX_BODY) -> None:
+    def __init__(self, backend: Backend, *, region: str | None = None, max_body: int = MAX_BODY) -> None:
         self.backend = backend
+        self.region = region or backend.home
+        if self.region not in backend.regions:
+            raise ValueError(f"the backend does not serve region {self.region}")
         self.max_body = max_body
         self.admin = AdminRoutes(backend)
         self._seq = itertools.count(1)
@@ -101,6 +122,7 @@ class EmulatorApp:
                 "seq": next(self._seq),
                 "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "method": request.method,
+                "region": self.region,
                 "path": request.path,
                 "query": dict(request.args.items()),
                 "headers": dict(request.headers.items()),
@@ -113,7 +135,7 @@ class EmulatorApp:
                 "latency": None,
             }
         )
-        faults = self.backend.faults.for_request(request.method, request.path)
+        faults = self.backend.faults.for_request(request.method, request.path, self.region)
         if faults.latency:
             self.backend.log.complete(entry, latency=faults.latency)
             time.sleep(faults.latency)
@@ -166,12 +188,12 @@ class EmulatorApp:
             return self._gateway_error(NOT_FOUND, request_id)
         args = dict(matched)
         try:
-            self._authenticate(request, body)
+            caller = self._authenticate(request, body)
             project_id = args.pop("project_id", None)
             if endpoint != "projects":
-                self._check_project(request, project_id)
+                self._check_project(request, project_id, caller)
             handler: Callable[..., Response] = getattr(self, f"_ep_{endpoint}")
-            return handler(request, body, **args)
+            return handler(request, body, caller, **args)
         except GatewayError as error:
             return self._gateway_error(error, request_id)
         except ImsError as error:
@@ -180,34 +202,42 @@ class EmulatorApp:
             logger.exception("unexpected error handling %s %s", request.method, request.path)
             return json_response(ImsError(500, "IMG.0061", "Unknown system error.").body(), 500)
 
-    def _authenticate(self, request: Request, body: bytes) -> None:
+    def _authenticate(self, request: Request, body: bytes) -> Caller:
+        """The account behind the request's AK/SK signature (or token), acting in this listener's region."""
         token = request.headers.get("X-Auth-Token")
+        accounts = self.backend.accounts
         if token is not None:
             expected = self.backend.settings.auth_token
-            if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            if expected is not None and hmac.compare_digest(token.encode(), expected.encode()):
+                return Caller(accounts.named(DEFAULT_ACCOUNT), self.region)
+            account = accounts.by_token(token)
+            if account is None:
                 raise GatewayError(
                     401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail"
                 )
-            return
+            return Caller(account, self.region)
         headers = {name.lower(): _utf8(value) for name, value in request.headers.items()}
         query = parse_qsl(request.query_string.decode("utf-8", errors="replace"), keep_blank_values=True)
-        ident = self.backend.identity
         try:
-            signing.verify(
+            access_key = signing.verify(
                 method=request.method,
                 path=request.path,
                 query=query,
                 headers=headers,
                 body=body,
-                credentials={ident.access_key: ident.secret_key},
+                credentials=accounts.secrets(),
             )
         except signing.SignatureError as error:
             raise GatewayError(
                 401, "APIGW.0301", f"Incorrect IAM authentication information: {error}"
             ) from None
+        account = accounts.by_access_key(access_key)
+        assert account is not None  # verify() only accepts known access keys
+        return Caller(account, self.region)
 
-    def _check_project(self, request: Request, path_project: str | None) -> None:
-        expected = self.backend.identity.project_id
+    @staticmethod
+    def _check_project(request: Request, path_project: str | None, caller: Caller) -> None:
+        expected = caller.project_id
         header = request.headers.get("X-Project-Id")
         if header is not None and header != expected:
             raise ImsError(
@@ -220,43 +250,89 @@ class EmulatorApp:
 
     # ------------------------------------------------------------------ IMS / IAM endpoints
 
-    def _ep_create(self, request: Request, body: bytes) -> Response:
+    def _job_fault_source(self, request: Request) -> Callable[[], Fault | None]:
+        method, path, region = request.method, request.path, self.region
+        return lambda: self.backend.faults.take_job_fault(method, path, region)
+
+    def _ep_create(self, request: Request, body: bytes, caller: Caller) -> Response:
         require_json(request)
-        method, path = request.method, request.path
-        job_id = self.backend.create_image(
-            parse_json(body), take_fault=lambda: self.backend.faults.take_job_fault(method, path)
+        job_id = self.backend.create_image(caller, parse_json(body), self._job_fault_source(request))
+        return json_response({"job_id": job_id})
+
+    def _ep_job(self, request: Request, body: bytes, caller: Caller, job_id: str) -> Response:
+        return json_response(self.backend.get_job(caller, job_id))
+
+    def _ep_list_images(self, request: Request, body: bytes, caller: Caller) -> Response:
+        return json_response({"images": self.backend.list_images(caller, request.args.to_dict(flat=False))})
+
+    def _ep_show_image(self, request: Request, body: bytes, caller: Caller, image_id: str) -> Response:
+        return json_response(self.backend.get_image(caller, image_id))
+
+    def _ep_update_image(self, request: Request, body: bytes, caller: Caller, image_id: str) -> Response:
+        require_json(request, patch=True)
+        return json_response(self.backend.update_image(caller, image_id, parse_json(body)))
+
+    def _ep_tags_action(self, request: Request, body: bytes, caller: Caller, image_id: str) -> Response:
+        require_json(request)
+        self.backend.tags_action(caller, image_id, parse_json(body))
+        return no_content()
+
+    def _ep_list_tags(self, request: Request, body: bytes, caller: Caller, image_id: str) -> Response:
+        return json_response({"tags": self.backend.list_tags(caller, image_id)})
+
+    def _ep_delete_image(self, request: Request, body: bytes, caller: Caller, image_id: str) -> Response:
+        if body.strip():
+            require_json(request)
+        self.backend.delete_image(caller, image_id, parse_json(body))
+        return no_content()
+
+    def _ep_os_versions(self, request: Request, body: bytes, caller: Caller) -> Response:
+        return json_response(osversions.list_response(request.args.get("tag")))
+
+    def _ep_quota(self, request: Request, body: bytes, caller: Caller) -> Response:
+        return json_response(self.backend.show_image_quota(caller))
+
+    def _ep_copy_in_region(self, request: Request, body: bytes, caller: Caller, image_id: str) -> Response:
+        require_json(request)
+        job_id = self.backend.copy_image_in_region(
+            caller, image_id, parse_json(body), self._job_fault_source(request)
         )
         return json_response({"job_id": job_id})
 
-    def _ep_job(self, request: Request, body: bytes, job_id: str) -> Response:
-        return json_response(self.backend.get_job(job_id))
-
-    def _ep_list_images(self, request: Request, body: bytes) -> Response:
-        return json_response({"images": self.backend.list_images(dict(request.args.items()))})
-
-    def _ep_show_image(self, request: Request, body: bytes, image_id: str) -> Response:
-        return json_response(self.backend.get_image(image_id))
-
-    def _ep_update_image(self, request: Request, body: bytes, image_id: str) -> Response:
-        require_json(request, patch=True)
-        return json_response(self.backend.update_image(image_id, parse_json(body)))
-
-    def _ep_tags_action(self, request: Request, body: bytes, image_id: str) -> Response:
+    def _ep_copy_cross_region(self, request: Request, body: bytes, caller: Caller, image_id: str) -> Response:
         require_json(request)
-        self.backend.tags_action(image_id, parse_json(body))
-        return no_content()
+        job_id = self.backend.copy_image_cross_region(
+            caller, image_id, parse_json(body), self._job_fault_source(request)
+        )
+        return json_response({"job_id": job_id})
 
-    def _ep_list_tags(self, request: Request, body: bytes, image_id: str) -> Response:
-        return json_response({"tags": self.backend.list_tags(image_id)})
+    def _ep_add_members(self, request: Request, body: bytes, caller: Caller) -> Response:
+        require_json(request)
+        job_id = self.backend.batch_add_members(caller, parse_json(body), self._job_fault_source(request))
+        return json_response({"job_id": job_id})
 
-    def _ep_delete_image(self, request: Request, body: bytes, image_id: str) -> Response:
-        if body.strip():
-            require_json(request)
-        self.backend.delete_image(image_id, parse_json(body))
-        return no_content()
+    def _ep_update_members(self, request: Request, body: bytes, caller: Caller) -> Response:
+        require_json(request)
+        job_id = self.backend.batch_update_members(caller, parse_json(body), self._job_fault_source(request))
+        return json_response({"job_id": job_id})
 
-    def _ep_os_versions(self, request: Request, body: bytes) -> Response:
-        return json_response(osversions.list_response(request.args.get("tag")))
+    def _ep_delete_members(self, request: Request, body: bytes, caller: Caller) -> Response:
+        require_json(request)
+        job_id = self.backend.batch_delete_members(caller, parse_json(body), self._job_fault_source(request))
+        return json_response({"job_id": job_id})
 
-    def _ep_projects(self, request: Request, body: bytes) -> Response:
-        return json_response(self.backend.projects(request.args.get("name")))
+    def _ep_list_members(self, request: Request, body: bytes, caller: Caller, image_id: str) -> Response:
+        return json_response(self.backend.list_image_members(caller, image_id, dict(request.args.items())))
+
+    def _ep_show_member(
+        self, request: Request, body: bytes, caller: Caller, image_id: str, member_id: str
+    ) -> Response:
+        return json_response(self.backend.show_image_member(caller, image_id, member_id))
+
+    def _ep_glance_list_members(
+        self, request: Request, body: bytes, caller: Caller, image_id: str
+    ) -> Response:
+        return json_response(self.backend.glance_list_image_members(caller, image_id))
+
+    def _ep_projects(self, request: Request, body: bytes, caller: Caller) -> Response:
+        return json_response(self.backend.keystone_list_projects(caller, request.args.get("name")))

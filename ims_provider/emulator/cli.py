@@ -1,4 +1,5 @@
-"""The `ims-emulator` console script: serve until SIGINT/SIGTERM, announcing the base URL on one line."""
+"""The `ims-emulator` console script: serve until SIGINT/SIGTERM, announcing the home region's base URL on
+one line, then one line per other region."""
 
 from __future__ import annotations
 
@@ -9,9 +10,27 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.emulator.settings import Identity, Settings
+
+
+class _RegionAction(argparse.Action):
+    """`--region` may be repeated: the first one is the home region (`args.region`), the others are
+    `args.more_regions`."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, "home_region_given", False):
+            namespace.more_regions = [*namespace.more_regions, values]
+        else:
+            namespace.region, namespace.home_region_given = values, True
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--secret-key", default=ident.secret_key, help="SK of that AK (default %(default)s)")
     parser.add_argument("--project-id", default=ident.project_id, help="the account's project id")
     parser.add_argument(
-        "--region", default=ident.region, help="region, also the project name (default %(default)s)"
+        "--region",
+        action=_RegionAction,
+        default=ident.region,
+        metavar="REGION",
+        help=f"a region to serve (repeat for more; the first is the home region; default {ident.region}); "
+        "each region listens on its own port: PORT, PORT+1, ... (all free ports with --port 0)",
     )
     parser.add_argument(
         "--job-seconds",
@@ -46,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--auth-token", help="also accept this X-Auth-Token instead of an AK/SK signature")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.set_defaults(more_regions=[])
     return parser
 
 
@@ -60,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             access_key=args.access_key,
             secret_key=args.secret_key,
             project_id=args.project_id,
-            region=args.region,
+            regions=[args.region, *args.more_regions],
             job_seconds=args.job_seconds,
             fixtures=args.fixtures,
             defaults=not args.no_defaults,
@@ -78,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print(f"ims-emulator listening on {server.url}", flush=True)
+    for region in server.regions[1:]:
+        print(f"ims-emulator region {region} listening on {server.url_for(region)}", flush=True)
     while not stopping.wait(0.5):
         pass
     server.stop()

@@ -19,7 +19,14 @@ from ims_provider.emulator.jobs import JobFailure
 KINDS = ("status", "drop_before", "drop_after", "latency", "job_fail", "job_hang")
 REQUEST_KINDS = ("status", "drop_before", "drop_after")
 JOB_KINDS = ("job_fail", "job_hang")
-CREATE_PATH = r"/v2(\.1)?/cloudimages/action"
+# Every path whose request starts a job: create, copy in region (and its v2.1 twin), copy across regions,
+# add/accept-reject/remove members.
+JOB_PATHS = (
+    r"/v2(\.1)?/cloudimages/action"
+    r"|/v(1|2\.1)/cloudimages/[^/]+/copy"
+    r"|/v1/cloudimages/[^/]+/cross_region_copy"
+    r"|/v1/cloudimages/members"
+)
 
 _DEFAULT_MESSAGES = {
     400: ("IMG.0060", "The number of jobs exceeds the flow control limit. Try again later."),
@@ -55,12 +62,17 @@ class Fault:
     error_code: str | None = None
     fail_reason: str | None = None
     sub_job: int = 0
+    region: str | None = None  # only requests to this region's endpoint; None: every region
     hits: int = 0
     _pattern: re.Pattern[str] = field(default=re.compile(".*"), repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method == "*" or self.method == method.upper()) and bool(self._pattern.fullmatch(path))
+    def matches(self, method: str, path: str, region: str | None = None) -> bool:
+        return (
+            (self.method == "*" or self.method == method.upper())
+            and (self.region is None or region is None or self.region == region)
+            and bool(self._pattern.fullmatch(path))
+        )
 
     def roll(self) -> bool:
         """Whether this matching request triggers the fault (always, unless a probability is set)."""
@@ -103,6 +115,7 @@ class Fault:
             "error_code": self.error_code,
             "fail_reason": self.fail_reason,
             "sub_job": self.sub_job,
+            "region": self.region,
             "hits": self.hits,
         }
 
@@ -124,7 +137,7 @@ def parse_fault(spec: Mapping[str, Any]) -> Fault:
         raise ValueError("a fault must be a JSON object")
     allowed = {
         "kind", "method", "path", "count", "probability", "seed", "status", "body", "headers",
-        "latency", "error_code", "fail_reason", "sub_job",
+        "latency", "error_code", "fail_reason", "sub_job", "region",
     }  # fmt: skip
     unknown = sorted(set(spec) - allowed)
     if unknown:
@@ -133,8 +146,8 @@ def parse_fault(spec: Mapping[str, Any]) -> Fault:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     job_kind = kind in JOB_KINDS
-    method = str(spec.get("method", "POST" if job_kind else "*")).upper()
-    path = spec.get("path", CREATE_PATH if job_kind else ".*")
+    method = str(spec.get("method", "*")).upper()
+    path = spec.get("path", JOB_PATHS if job_kind else ".*")
     if not isinstance(path, str):
         raise ValueError("path must be a regular expression string")
     try:
@@ -162,6 +175,9 @@ def parse_fault(spec: Mapping[str, Any]) -> Fault:
     if isinstance(sub_job, bool) or not isinstance(sub_job, int):
         raise ValueError("sub_job must be an integer index")
     latency = _number(spec, "latency", 0.0, 0.0, 600.0) or 0.0
+    region = spec.get("region")
+    if region is not None and (not isinstance(region, str) or not region):
+        raise ValueError("region must be a region id")
     return Fault(
         id=uuid.uuid4().hex[:12],
         kind=kind,
@@ -177,6 +193,7 @@ def parse_fault(spec: Mapping[str, Any]) -> Fault:
         error_code=spec.get("error_code"),
         fail_reason=spec.get("fail_reason"),
         sub_job=sub_job,
+        region=region,
         _pattern=pattern,
         _rng=random.Random(seed),
     )
@@ -224,30 +241,30 @@ class FaultRegistry:
             if fault.remaining <= 0:
                 self._faults.remove(fault)
 
-    def for_request(self, method: str, path: str) -> RequestFaults:
+    def for_request(self, method: str, path: str, region: str | None = None) -> RequestFaults:
         """Latency of every matching latency fault, plus the first matching status/drop fault."""
         latency = 0.0
         action: Fault | None = None
         with self._lock:
             for fault in list(self._faults):
-                if fault.kind == "latency" and fault.matches(method, path) and fault.roll():
+                if fault.kind == "latency" and fault.matches(method, path, region) and fault.roll():
                     latency += fault.latency
                     self._fire(fault)
                 elif (
                     action is None
                     and fault.kind in REQUEST_KINDS
-                    and fault.matches(method, path)
+                    and fault.matches(method, path, region)
                     and fault.roll()
                 ):
                     action = fault
                     self._fire(fault)
         return RequestFaults(latency=latency, action=action)
 
-    def take_job_fault(self, method: str, path: str) -> Fault | None:
+    def take_job_fault(self, method: str, path: str, region: str | None = None) -> Fault | None:
         """The job_fail / job_hang fault for a job being created by this request, if any."""
         with self._lock:
             for fault in list(self._faults):
-                if fault.kind in JOB_KINDS and fault.matches(method, path) and fault.roll():
+                if fault.kind in JOB_KINDS and fault.matches(method, path, region) and fault.roll():
                     self._fire(fault)
                     return fault
         return None

@@ -75,6 +75,9 @@ class Job:
     data_image_report: str = "sub_jobs"  # how the sub-jobs' images are reported (settings.DATA_IMAGE_REPORTS)
     vm_id: str | None = None  # the ECS whose disks the job reads; None for an OBS file or a detached volume
     whole_ecs: bool = False  # an image of the ECS itself (instance_id), not only of some of its disks
+    project_id: str = ""  # the project that started the job: only it can read the job
+    account: str = ""  # the account that started it (IMS limits cross-region copies per account)
+    results: list[dict[str, Any]] | None = None  # member jobs: `entities.results`, shown once it succeeds
 
     @property
     def end(self) -> float | None:
@@ -130,6 +133,8 @@ class Job:
             entities["sub_jobs_list"] = [s.job_id for s in self.sub_jobs]
         elif self.sub_jobs and self.data_image_report == "data_images" and status == "SUCCESS":
             entities["__data_images"] = ",".join(s.image_id for s in self.sub_jobs)
+        if self.results is not None and status == "SUCCESS":
+            entities["results"] = [dict(r) for r in self.results]
         return {
             "status": status,
             "job_id": self.job_id,

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from ims_provider.emulator.members import MAX_MEMBERS
+
 PROGRESS_PROFILES = ("linear", "front_loaded", "stepped", "absent")
 # Where an ECS job with data images reports the data images' IDs: the shape is not confirmed by Huawei, so
 # each known reading is available: sub-job results (as for data-images-only jobs), the older
@@ -15,7 +17,7 @@ DATA_IMAGE_REPORTS = ("sub_jobs", "data_images", "none")
 
 @dataclass(frozen=True)
 class Identity:
-    """Who the emulator believes it is: one account, one project, one region."""
+    """The default account's identity: its AK/SK, its domain, its project in the home region."""
 
     access_key: str = "EMULATORACCESSKEY"
     secret_key: str = "EMULATORSECRETKEY"  # noqa: S105 - the documented emulator default, not a secret
@@ -32,7 +34,9 @@ class Settings:
     image_quota: int = 100
     activation_seconds: float = 0.0
     delete_seconds: float = 0.0
-    auth_token: str | None = None
+    auth_token: str | None = None  # the default account's token
+    member_job_seconds: float = 1.0  # how long a member job (add, accept/reject, remove) runs
+    member_quota: int = MAX_MEMBERS  # members per system or data disk image (a full-ECS image: at most 10)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,7 +48,7 @@ class Settings:
         if unknown:
             raise ValueError(f"unknown setting {unknown[0]!r}")
         new = replace(self, **dict(changes))
-        for name in ("job_seconds", "activation_seconds", "delete_seconds"):
+        for name in ("job_seconds", "activation_seconds", "delete_seconds", "member_job_seconds"):
             value = getattr(new, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
                 raise ValueError(f"{name} must be a non-negative number")
@@ -52,8 +56,10 @@ class Settings:
             raise ValueError(f"progress_profile must be one of {', '.join(PROGRESS_PROFILES)}")
         if new.data_image_report not in DATA_IMAGE_REPORTS:
             raise ValueError(f"data_image_report must be one of {', '.join(DATA_IMAGE_REPORTS)}")
-        if isinstance(new.image_quota, bool) or not isinstance(new.image_quota, int) or new.image_quota < 0:
-            raise ValueError("image_quota must be a non-negative integer")
+        for name in ("image_quota", "member_quota"):
+            value = getattr(new, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer")
         if new.auth_token is not None and (not isinstance(new.auth_token, str) or not new.auth_token):
             raise ValueError("auth_token must be a non-empty string or null")
         return new

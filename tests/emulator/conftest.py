@@ -37,3 +37,30 @@ def ims(emulator: EmulatorServer) -> Ims:
 @pytest.fixture
 def mims(manual_emulator: EmulatorServer) -> Ims:
     return Ims(manual_emulator)
+
+
+NORTH, SOUTH = "cn-north-4", "cn-south-1"
+
+
+@pytest.fixture
+def two_regions() -> Iterator[EmulatorServer]:
+    """Two regions (cn-north-4 is home), the default and the member account, manual clock, 60 s jobs."""
+    with EmulatorServer(port=0, job_seconds=60, clock_mode="manual", regions=(NORTH, SOUTH)) as server:
+        yield server
+
+
+@pytest.fixture
+def owner(two_regions: EmulatorServer) -> Ims:
+    """The default account at cn-north-4's endpoint."""
+    return Ims(two_regions)
+
+
+@pytest.fixture
+def owner_south(two_regions: EmulatorServer) -> Ims:
+    return Ims(two_regions, region=SOUTH)
+
+
+@pytest.fixture
+def member(two_regions: EmulatorServer) -> Ims:
+    """The member account at cn-north-4's endpoint."""
+    return Ims(two_regions, account="member")

@@ -64,31 +64,39 @@ class SdkSignedAuth(requests.auth.AuthBase):
         return r
 
 
-def sdk_client(server: EmulatorServer, sk: str | None = None) -> Any:
-    """Huawei's official IMS client (huaweicloudsdkims) pointed at the emulator."""
+def sdk_client(
+    server: EmulatorServer, sk: str | None = None, *, account: str = "default", region: str | None = None
+) -> Any:
+    """Huawei's official IMS client (huaweicloudsdkims) pointed at one region's endpoint of the emulator,
+    with one account's credentials and its project there."""
     config = HttpConfig.get_default_config()
     config.ignore_ssl_verification = True
-    credentials = BasicCredentials(server.access_key, sk or server.secret_key, server.project_id)
+    region = region or server.region
+    who = server.account(account)
+    credentials = BasicCredentials(who.access_key, sk or who.secret_key, server.project_for(region, account))
     return (
         ImsClient.new_builder()
         .with_credentials(credentials)
-        .with_endpoints([server.url])
+        .with_endpoints([server.url_for(region)])
         .with_http_config(config)
         .build()
     )
 
 
 class Ims:
-    """A signed HTTP client for one emulator, plus create/poll shortcuts."""
+    """A signed HTTP client for one account at one region's endpoint of an emulator, plus create/poll
+    shortcuts."""
 
-    def __init__(self, server: EmulatorServer, **auth: Any) -> None:
+    def __init__(
+        self, server: EmulatorServer, *, account: str = "default", region: str | None = None, **auth: Any
+    ) -> None:
         self.server = server
-        self.url = server.url
-        self.project_id = server.project_id
+        self.region = region or server.region
+        self.url = server.url_for(self.region)
+        self.project_id = server.project_for(self.region, account)
+        who = server.account(account)
         self.session = requests.Session()
-        self.session.auth = SdkSignedAuth(
-            server.access_key, server.secret_key, project_id=server.project_id, **auth
-        )
+        self.session.auth = SdkSignedAuth(who.access_key, who.secret_key, project_id=self.project_id, **auth)
 
     @property
     def admin(self) -> AdminClient:
@@ -109,6 +117,27 @@ class Ims:
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def started(self, method: str, path: str, body: Any) -> str:
+        """Send a request that starts a job; its job_id."""
+        response = self.request(method, path, json=body)
+        assert response.status_code == 200, response.text
+        return str(response.json()["job_id"])
+
+    def done(self, method: str, path: str, body: Any) -> dict[str, Any]:
+        """Start a job and wait for it to succeed; the finished job."""
+        job = self.wait(self.started(method, path, body))
+        assert job["status"] == "SUCCESS", job
+        return job
+
+    def listed(self, **params: Any) -> list[dict[str, Any]]:
+        response = self.get("/v2/cloudimages", params=params)
+        assert response.status_code == 200, response.text
+        images: list[dict[str, Any]] = response.json()["images"]
+        return images
 
     def create(self, body: Any) -> str:
         response = self.post("/v2/cloudimages/action", json=body)

@@ -144,3 +144,96 @@ def test_an_emulator_bug_answers_like_ims(ims: Ims, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(ims.server.backend, "list_images", broken)
     response = ims.get("/v2/cloudimages")
     assert response.status_code == 500 and ims_error(response) == "IMG.0061"
+
+
+@pytest.mark.parametrize(
+    ("call", "spec"),
+    [
+        ("add_image", {}),
+        ("add_image", {"name": "x", "colour": "blue"}),
+        ("add_image", {"name": "x", "whole_image": "yes"}),
+        ("add_image", {"name": "x", "virtual_env_type": "Docker"}),
+        ("add_image", {"name": "x", "os_version": "BeOS"}),
+        ("add_image", {"name": "x", "architecture": "mips"}),
+        ("add_image", {"name": "x", "public": True, "imagetype": "private"}),
+        ("add_image", {"name": "x", "image_size": -1}),
+        ("add_image", {"name": "x", "account": "nobody"}),
+        ("add_vault", {"kind": "archive"}),
+        ("add_vault", {"region": "eu-west-0"}),
+        ("add_account", {"name": "x", "access_key": "K"}),
+        ("add_account", {"name": "has space", "access_key": "K", "secret_key": "S"}),
+        ("add_account", {"name": "x", "access_key": "K", "secret_key": "S", "domain_id": "short"}),
+        (
+            "add_account",
+            {"name": "x", "access_key": "K", "secret_key": "S", "projects": {"eu-west-0": "0" * 32}},
+        ),
+        ("add_account", {"name": "member", "access_key": "K", "secret_key": "S"}),
+        ("add_account", {"name": "x", "access_key": "EMULATORMEMBERKEY", "secret_key": "S"}),
+        (
+            "add_account",
+            {
+                "name": "x",
+                "access_key": "K",
+                "secret_key": "S",
+                "projects": {"cn-north-4": "0605767c6a80d5c72f1dc0193fbee5a2"},
+            },
+        ),
+    ],
+)
+def test_bad_pipeline_specs_are_400(
+    manual_emulator: EmulatorServer, call: str, spec: dict[str, object]
+) -> None:
+    with pytest.raises(AdminError) as info:
+        getattr(manual_emulator.admin, call)(**spec)
+    assert info.value.status == 400
+
+
+def test_an_agency_of_an_unknown_account_is_404(manual_emulator: EmulatorServer) -> None:
+    with pytest.raises(AdminError) as info:
+        manual_emulator.admin.add_agency("nobody", "agency")
+    assert info.value.status == 404
+    agencies = manual_emulator.admin.add_agency("member", "pipeline")["agencies"]
+    assert agencies == ["ims_admin_agency", "pipeline"]
+
+
+def test_a_planted_image_is_listed_as_planted(manual_emulator: EmulatorServer, mims: Ims) -> None:
+    gold = manual_emulator.admin.add_image(
+        name="Ubuntu 22.04", public=True, os_version="Ubuntu 22.04 server 64bit"
+    )
+    assert (gold["visibility"], gold["__imagetype"], gold["protected"], gold["status"]) == (
+        "public",
+        "gold",
+        True,
+        "active",
+    )
+    whole = manual_emulator.admin.add_image(
+        name="whole", whole_image="CBR", tags={"k": "v"}, architecture="arm"
+    )
+    assert whole["__whole_image"] == "true" and whole["owner"] == mims.project_id and whole["tags"] == ["k.v"]
+    assert whole["__support_arm"] == "true"
+    assert [i["id"] for i in mims.listed(__whole_image="true")] == [whole["id"]]
+    member = manual_emulator.admin.add_image(name="theirs", account="member")
+    assert member["owner"] == manual_emulator.project_for("cn-north-4", "member")
+    assert mims.listed(id=member["id"]) == []
+
+
+def test_fixtures_place_accounts_resources_and_images(tmp_path: object) -> None:
+    document = {
+        "accounts": [
+            {"name": "ci", "access_key": "CIKEY", "secret_key": "CISECRET", "agencies": ["ci_agency"]}
+        ],
+        "servers": [{"id": "south-ecs", "region": "cn-south-1", "account": "ci"}],
+        "vaults": [{"id": "vault-1", "region": "cn-south-1"}],
+        "images": [{"name": "Debian public", "public": True, "region": "cn-south-1"}],
+        "quotas": {"members": 3},
+    }
+    with EmulatorServer(regions=("cn-north-4", "cn-south-1"), fixtures=document) as emu:
+        ci = Ims(emu, account="ci", region="cn-south-1")
+        assert ci.wait(ci.create({"name": "x", "instance_id": "south-ecs"}))["status"] == "SUCCESS"
+        assert [i["name"] for i in ci.listed(__imagetype="gold")] == ["Debian public"]
+        assert emu.account("ci").agencies == ("ci_agency",)
+        assert emu.admin.settings()["member_quota"] == 3
+        assert [v["id"] for v in emu.admin.state(region="cn-south-1")["vaults"]] == ["vault-1"]
+        emu.admin.reset()
+        assert [a["name"] for a in emu.admin.accounts()] == ["default", "member", "ci"]
+        assert len(emu.admin.state(region="cn-south-1")["images"]) == 1

@@ -84,3 +84,33 @@ def test_parser_defaults() -> None:
     args = build_parser().parse_args([])
     assert (args.host, args.port, args.region, args.clock) == ("127.0.0.1", 8123, "cn-north-4", "real")
     assert args.access_key == "EMULATORACCESSKEY" and args.secret_key == "EMULATORSECRETKEY"
+
+
+def test_parser_takes_several_regions() -> None:
+    args = build_parser().parse_args(
+        ["--region", "cn-south-1", "--region", "cn-east-3", "--region", "ap-southeast-1"]
+    )
+    assert (args.region, args.more_regions) == ("cn-south-1", ["cn-east-3", "ap-southeast-1"])
+
+
+def test_cli_serves_every_region_on_its_own_port() -> None:
+    process, url = _start("--region", "cn-north-4", "--region", "cn-south-1")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        prefix = "ims-emulator region cn-south-1 listening on "
+        assert line.startswith(prefix), line
+        south = line[len(prefix) :]
+        assert south != url
+        project = requests.get(
+            south + "/v3/projects",
+            params={"name": "cn-south-1"},
+            auth=SdkSignedAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY),
+            timeout=10,
+        ).json()["projects"][0]["id"]
+        auth = SdkSignedAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, project_id=project)
+        assert requests.get(south + "/v2/cloudimages", auth=auth, timeout=10).json() == {"images": []}
+        assert AdminClient(url).state()["regions"] == ["cn-north-4", "cn-south-1"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
