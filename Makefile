@@ -1,13 +1,15 @@
 # make test  : create .venv, install the project with its dev extras, run ruff, mypy and pytest, then the
 #              version matrix (scripts/matrix.py: lowest and newest Python x pulumi, venvs in .venv-matrix/)
-# make demo  : run the quickstart stack against the bundled emulator with `pulumi up`
+# make demo  : the quickstart stack against the bundled emulator: `pulumi up`/`destroy` with the Pulumi CLI,
+#              else (no CLI and no installer) the same program as a dry run (`ims-provider try`)
+# make try EXAMPLE=<name> : run examples/<name> with no Pulumi CLI (mock runtime, real provider, emulator)
 # make bench : run the benchmarks (markdown table + PNG plot in benchmarks/results/)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit matrix demo bench clean
+.PHONY: test lint typecheck unit matrix demo try bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +34,10 @@ test: lint typecheck unit matrix
 
 demo: $(VENV)/.installed
 	bash scripts/demo.sh
+
+EXAMPLE ?= quickstart
+try: $(VENV)/.installed
+	$(VENV)/bin/ims-provider try examples/$(EXAMPLE)
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[dev,bench]'

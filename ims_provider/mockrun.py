@@ -278,20 +278,23 @@ class EcsEmulation:
         inputs = args.inputs
         image_id = str(inputs["imageId"])
         disk_gb = int(inputs.get("systemDiskSize") or 40)
-        os_version = self.public_images.get(image_id) or self._private_image_os(image_id, disk_gb)
+        region = inputs.get("region") or None  # absent: the emulator's home region (the provider's)
+        os_version = self.public_images.get(image_id) or self._private_image_os(image_id, disk_gb, region)
         stopped = inputs.get("powerAction") in ("OFF", "FORCE-OFF")
         server = self.admin.add_server(
             name=inputs["name"],
             status="SHUTOFF" if stopped else "ACTIVE",
             system_volume={"size": disk_gb, "os_version": os_version},
+            **({"region": region} if region else {}),
         )
         self.servers[args.name] = server
         return server["id"], {**inputs, "status": "SHUTOFF" if stopped else "ACTIVE"}
 
-    def _private_image_os(self, image_id: str, disk_gb: int) -> str:
-        image = next((i for i in self.admin.state()["images"] if i["id"] == image_id), None)
+    def _private_image_os(self, image_id: str, disk_gb: int, region: str | None) -> str:
+        image = next((i for i in self.admin.state(region)["images"] if i["id"] == image_id), None)
         if image is None or image["status"] != "active":
-            raise ValueError(f"ECS launched from image {image_id}, which is not an active image")
+            where = f" in {region}" if region else ""
+            raise ValueError(f"ECS launched from image {image_id}, which is not an active image{where}")
         if int(image["min_disk"]) > disk_gb:
             raise ValueError(
                 f"image {image_id} needs {image['min_disk']} GB, the system disk has {disk_gb} GB"

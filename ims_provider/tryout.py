@@ -16,6 +16,7 @@ import argparse
 import importlib.util
 import json
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,7 @@ def emulated_config(emu: Any, directory: Path, *, account: str, progress: bool =
         "ims:regionEndpoints": json.dumps({r: emu.url_for(r) for r in emu.regions[1:]}),
         "ims:pollDelay": "0.5",
         "ims:progress": "true" if progress else "false",
+        "ims:maxParallel": "4",  # no dynamic provider host to widen under the mock runtime: leave it be
     }
     project = project_name(directory)
     for key, value in EMULATED_CONFIG.items():
@@ -223,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines from the provider")
     args = parser.parse_args(argv)
+    # A program that fails leaves pulumi's own Output coroutines unawaited; their collection is not news.
+    warnings.filterwarnings("ignore", r"coroutine 'Output\.", RuntimeWarning)
     if importlib.util.find_spec("werkzeug") is None:
         from ims_provider.commands import EMULATOR_HINT
 

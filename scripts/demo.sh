@@ -1,24 +1,39 @@
 #!/usr/bin/env bash
-# make demo: run the quickstart stack with `pulumi up` against a local ims-emulator, show the outputs,
-# then destroy the stack (DEMO_KEEP=1 keeps it). Needs the Pulumi CLI; installs it when missing.
+# make demo: the quickstart stack against a local ims-emulator.
+# - With the Pulumi CLI (on PATH or in ~/.pulumi/bin), or when its official installer can be reached (it is
+#   fetched from https://get.pulumi.com into ~/.pulumi, after saying so; DEMO_NO_INSTALL=1 never installs):
+#   `pulumi up` with a local file backend in .demo-state/, the stack outputs, then `pulumi destroy`
+#   (DEMO_KEEP=1 keeps the stack).
+# - Otherwise: one line saying so, then the same program as a dry run with no CLI (`ims-provider try`):
+#   Pulumi's mock runtime, the real provider, a bundled emulator; exit status 0 only when the image was
+#   made and deleted again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+EXAMPLE=examples/quickstart
 export PATH="$HOME/.pulumi/bin:$PATH"
 
+dry_run() {
+  echo "demo: $1; running the quickstart as a dry run instead (no Pulumi CLI, nothing deployed):"
+  echo "demo: $VENV/bin/ims-provider try $EXAMPLE"
+  exec "$VENV/bin/ims-provider" try "$EXAMPLE" --job-seconds "${DEMO_JOB_SECONDS:-3}"
+}
+
 if ! command -v pulumi >/dev/null 2>&1; then
-  echo "demo: the Pulumi CLI is missing; installing it with the official installer (https://get.pulumi.com)"
-  if ! curl -fsSL https://get.pulumi.com | sh; then
-    cat >&2 <<'MSG'
-demo: could not install the Pulumi CLI (no network access to get.pulumi.com?).
-      Install it yourself (https://www.pulumi.com/docs/install/), make sure `pulumi version` works,
-      then run `make demo` again. Everything else the demo needs is in .venv already.
-MSG
-    exit 1
+  if [ "${DEMO_NO_INSTALL:-0}" = "1" ]; then
+    dry_run "no Pulumi CLI, and DEMO_NO_INSTALL=1"
+  fi
+  if ! curl -fsS --max-time 10 -o /dev/null https://get.pulumi.com 2>/dev/null; then
+    dry_run "no Pulumi CLI, and its installer (https://get.pulumi.com) cannot be reached"
+  fi
+  echo "demo: the Pulumi CLI is missing: installing it with its official installer (https://get.pulumi.com)"
+  echo "demo: into $HOME/.pulumi/bin (set DEMO_NO_INSTALL=1 to never install; remove that directory to undo)"
+  if ! curl -fsSL --max-time 300 https://get.pulumi.com | sh; then
+    dry_run "the Pulumi CLI installer failed"
   fi
 fi
 
-state_dir="$PWD/.demo-state"
+state_dir="${DEMO_STATE_DIR:-$PWD/.demo-state}"
 mkdir -p "$state_dir"
 export PULUMI_BACKEND_URL="file://$state_dir"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-ims-demo}"
@@ -38,7 +53,7 @@ if [ -z "${url:-}" ]; then
   cat "$log" >&2
   exit 1
 fi
-echo "demo: ims-emulator at $url"
+echo "demo: $(pulumi version) against ims-emulator at $url (state in $state_dir)"
 
 pulumi stack select --create demo >/dev/null
 pulumi config set ims:endpoint "$url"

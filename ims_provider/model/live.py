@@ -94,11 +94,20 @@ class LiveImage:
 
     @property
     def private(self) -> bool:
-        return {self.raw.get("__imagetype"), self.raw.get("visibility")} <= {None, "private"}
+        """A private image, as its owner sees it. An owner's image that has members is listed with
+        ``__imagetype: shared`` but stays ``visibility: private`` (OTC "Querying Images": use ``owner`` to
+        tell the images you share from those shared with you); a member sees ``visibility: shared``."""
+        return self.raw.get("visibility") in (None, "private") and self.raw.get("__imagetype") in (
+            None,
+            "private",
+            "shared",
+        )
 
     @property
     def kind(self) -> str:
-        """What a message calls it: private, shared, public (gold), ..."""
+        """What a message calls it: private, shared (with this project), public (gold), market, ..."""
+        if self.raw.get("visibility") == "shared":
+            return "shared"
         return str(self.raw.get("__imagetype") or self.raw.get("visibility") or "unknown")
 
     @property

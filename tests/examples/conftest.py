@@ -1,4 +1,5 @@
-"""Fixtures for the example tests: one emulator for the module, reset before every test."""
+"""Fixtures for the example tests: one emulator (the two regions `ims-provider try` serves) for the module,
+reset before every test."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from collections.abc import Iterator
 import pytest
 
 from ims_provider.emulator import EmulatorServer
+from ims_provider.tryout import REGIONS
 
 JOB_SECONDS = 0.5
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(port=0, job_seconds=JOB_SECONDS) as server:
+    with EmulatorServer(port=0, regions=REGIONS, job_seconds=JOB_SECONDS) as server:
         yield server
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import io
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pulumi.runtime.mocks import MockResourceArgs
 
 from ims_provider.emulator import EmulatorServer
@@ -18,39 +21,51 @@ from ims_provider.emulator.fixtures import (
     SEED_ECS_ID,
     SEED_OS_VOLUME_ID,
 )
-from tests.examples.harness import (
+from ims_provider.mockrun import (
     DYNAMIC_TYPE_PREFIX,
-    EXAMPLES_DIR,
+    ECS_TYPE,
     CheckFailedError,
-    ExampleMocks,
+    EcsEmulation,
+    ProgramMocks,
     Registered,
-    project_name,
-    run_example,
+    run_program,
 )
+from ims_provider.mockrun import project_name as project_of
+from ims_provider.tryout import BASE_IMAGE_ID, BASE_IMAGE_OS, Trial, try_example
 
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLES = (
     "quickstart",
     "ecs-system-and-data-images",
     "obs-import",
     "volume-to-system-image",
     "composed",
+    "golden-pipeline",
 )
+# Every Pulumi project under examples/: an example may hold a second stack (golden-pipeline's consumer).
+PROJECTS = (*EXAMPLES, "golden-pipeline/consumer")
+ROOT_MANIFEST = EXAMPLES_DIR.parent / "Pulumi.yaml"
 CREATE_PATH = "/v2/cloudimages/action"
-ECS_TYPE = "huaweicloud:Ecs/instance:Instance"
-BASE_IMAGE_ID = "a8b7c6d5-0000-4f00-8e00-00000000c079"  # a "public" image only the ECS mock knows
-BASE_IMAGE_OS = "CentOS 7.9 64bit"
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
 
 
+def project_name(example: str) -> str:
+    return project_of(EXAMPLES_DIR / example)
+
+
+def run_example(example: str, mocks: ProgramMocks, config: Mapping[str, str]) -> dict[str, Any]:
+    return run_program(EXAMPLES_DIR / example, mocks, config, stack="test")
+
+
 def run(
     example: str, emu_config: Mapping[str, str], **program_config: str
-) -> tuple[dict[str, Any], ExampleMocks]:
+) -> tuple[dict[str, Any], ProgramMocks]:
     """Run an example whose ``pulumi.Config()`` keys are given unprefixed; return (outputs, mocks)."""
     project = project_name(example)
     config = {**emu_config, **{f"{project}:{k}": v for k, v in program_config.items()}}
-    mocks = ExampleMocks(config, project)
+    mocks = ProgramMocks(config, project)
     return run_example(example, mocks, config), mocks
 
 
@@ -72,45 +87,9 @@ def images_by_id(emu: EmulatorServer) -> dict[str, dict[str, Any]]:
     return {image["id"]: image for image in emu.admin.state()["images"]}
 
 
-def dynamic(mocks: ExampleMocks) -> dict[str, Registered]:
+def dynamic(mocks: ProgramMocks) -> dict[str, Registered]:
     """The PrivateImage resources a run registered, by resource name."""
     return mocks.of_type(DYNAMIC_TYPE_PREFIX)
-
-
-class EcsMock:
-    """pulumi-huaweicloud ECSs become emulator servers, so IMS can image them and their images can boot them.
-
-    ``power_action: OFF`` gives a stopped server (SHUTOFF), anything else a running one (ACTIVE). An ECS
-    launched from an image takes its OS from it, and fails like ECS would unless the image is active in the
-    emulator and fits on the system disk.
-    """
-
-    def __init__(self, emu: EmulatorServer, public_images: Mapping[str, str]) -> None:
-        self.emu = emu
-        self.public_images = dict(public_images)
-        self.servers: dict[str, dict[str, Any]] = {}
-
-    def __call__(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        inputs = args.inputs
-        image_id = str(inputs["imageId"])
-        disk_gb = int(inputs.get("systemDiskSize") or 40)
-        os_version = self.public_images.get(image_id) or self._private_image_os(image_id, disk_gb)
-        stopped = inputs.get("powerAction") in ("OFF", "FORCE-OFF")
-        server = self.emu.admin.add_server(
-            name=inputs["name"],
-            status="SHUTOFF" if stopped else "ACTIVE",
-            system_volume={"size": disk_gb, "os_version": os_version},
-        )
-        self.servers[args.name] = server
-        return server["id"], {**inputs, "status": "SHUTOFF" if stopped else "ACTIVE"}
-
-    def _private_image_os(self, image_id: str, disk_gb: int) -> str:
-        image = images_by_id(self.emu).get(image_id)
-        if image is None or image["status"] != "active":
-            raise AssertionError(f"ECS launched from image {image_id}, which is not an active image")
-        if int(image["min_disk"]) > disk_gb:
-            raise AssertionError(f"image {image_id} needs {image['min_disk']} GB, the disk has {disk_gb} GB")
-        return str(image["__os_version"])
 
 
 # --- layout -----------------------------------------------------------------------------------------------
@@ -122,16 +101,19 @@ def test_every_example_directory_is_listed() -> None:
     assert found == set(EXAMPLES)
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_example_is_a_python_pulumi_project(example: str) -> None:
-    """Pulumi.yaml (python runtime), __main__.py, requirements.txt, and a README paragraph."""
-    directory = EXAMPLES_DIR / example
-    manifest = (directory / "Pulumi.yaml").read_text(encoding="utf-8")
-    assert re.search(r"^runtime:\s*(python\s*$|\n\s+name:\s*python\s*$)", manifest, re.MULTILINE), manifest
-    assert project_name(example).startswith("ims-")
+@pytest.mark.parametrize("project", PROJECTS)
+def test_example_is_a_python_pulumi_project(project: str) -> None:
+    """Pulumi.yaml with the root one's runtime (python, a `.venv` virtualenv), __main__.py,
+    requirements.txt, and a README paragraph."""
+    directory = EXAMPLES_DIR / project
+    manifest = yaml.safe_load((directory / "Pulumi.yaml").read_text(encoding="utf-8"))
+    root = yaml.safe_load(ROOT_MANIFEST.read_text(encoding="utf-8"))
+    assert manifest["runtime"] == root["runtime"] == {"name": "python", "options": {"virtualenv": ".venv"}}
+    assert set(manifest) == {"name", "description", "runtime"}
+    assert project_name(project).startswith("ims-")
     source = (directory / "__main__.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
-    assert ast.get_docstring(tree), f"examples/{example}/__main__.py needs a docstring"
+    assert ast.get_docstring(tree), f"examples/{project}/__main__.py needs a docstring"
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not imported & {"random", "time", "uuid", "datetime", "secrets"}, "examples must be deterministic"
@@ -145,25 +127,54 @@ def test_example_is_a_python_pulumi_project(example: str) -> None:
     assert "ims-provider" in requirements or from_checkout
     assert ("pulumi-huaweicloud" in requirements) == ("pulumi_huaweicloud" in imported)
     readme = (EXAMPLES_DIR / "README.md").read_text(encoding="utf-8")
-    assert re.search(rf"^## `?{re.escape(example)}`?\s*$", readme, re.MULTILINE), f"README lacks ## {example}"
+    heading = project.split("/")[0]
+    assert re.search(rf"^## `?{re.escape(heading)}`?\s*$", readme, re.MULTILINE), f"README lacks ## {heading}"
+
+
+# The required config of the programs, for runs that do not call the providers.
+PROGRAM_CONFIG = {
+    "subnetId": "subnet-1",
+    "baseImageId": BASE_IMAGE_ID,
+    "copyRegion": "cn-south-1",
+    "agencyName": "ims_admin_agency",
+    "consumerProjectId": "e" * 32,
+}
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_example_is_deterministic(example: str) -> None:
     """Two runs register the same resources with the same inputs (providers not called)."""
     project = project_name(example)
-    config = {f"{project}:subnetId": "subnet-1", f"{project}:baseImageId": BASE_IMAGE_ID}
+    config = {f"{project}:{key}": value for key, value in PROGRAM_CONFIG.items()}
 
     def echo(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         return f"{args.name}-id", dict(args.inputs)
 
     runs = []
     for _ in range(2):
-        mocks = ExampleMocks(config, project, handlers={ECS_TYPE: echo}, call_dynamic=False)
+        mocks = ProgramMocks(config, project, handlers={ECS_TYPE: echo}, call_dynamic=False)
         run_example(example, mocks, config)
         runs.append(sorted((r.typ, r.name, repr(sorted(r.inputs.items()))) for r in mocks.resources))
     assert runs[0] == runs[1]
     assert any(typ.startswith(DYNAMIC_TYPE_PREFIX) for typ, _, _ in runs[0])
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_ims_provider_try_runs_the_example(example: str) -> None:
+    """`ims-provider try examples/<name>` (the offline demo's runner): the program runs against a fresh
+    emulator, its images are made, shown and deleted again, and it says so with exit status 0."""
+    out = io.StringIO()
+
+    status = try_example(EXAMPLES_DIR / example, job_seconds=0.5, progress=False, out=out)
+
+    text = out.getvalue()
+    assert status == 0, text
+    assert "DRY RUN" in text and "deploys nothing" in text
+    made = re.search(r"done: (\d+) image\(s\) made and deleted", text)
+    assert made is not None and int(made.group(1)) >= 1, text
+    listed = text.split("images in the emulator:")[1].split("deleting what the run made")[0]
+    assert len(re.findall(r"^   cn-[a-z]+-\d+  [0-9a-f-]{36}  ", listed, re.MULTILINE)) == int(made.group(1))
+    assert text.split("images left in the emulator:")[1].split()[0] == "none"
 
 
 # --- quickstart -------------------------------------------------------------------------------------------
@@ -378,7 +389,7 @@ def test_obs_import_check_failure_stops_before_any_api_call(
         **stack_config,
         f"{project}:dataFiles": '[{"imageUrl": "ims-image:data-disk-1.qcow2", "minDisk": 0}]',
     }
-    mocks = ExampleMocks(config, project)
+    mocks = ProgramMocks(config, project)
 
     with pytest.raises(
         CheckFailedError, match=r"with-data: data_images\[0\]\.min_disk: .*between 1 and 2048"
@@ -430,8 +441,8 @@ def test_composed_stack_launches_an_ecs_from_the_new_image(
     """builder ECS (mocked, but a real emulator server) -> PrivateImage of it -> app ECS from that image."""
     project = project_name("composed")
     config = {**stack_config, f"{project}:subnetId": "subnet-1", f"{project}:baseImageId": BASE_IMAGE_ID}
-    ecs = EcsMock(emu, {BASE_IMAGE_ID: BASE_IMAGE_OS})
-    mocks = ExampleMocks(config, project, handlers={ECS_TYPE: ecs})
+    ecs = EcsEmulation(emu.admin, {BASE_IMAGE_ID: BASE_IMAGE_OS})
+    mocks = ProgramMocks(config, project, handlers={ECS_TYPE: ecs})
 
     outputs = run_example("composed", mocks, config)
 
@@ -459,7 +470,72 @@ def test_composed_stack_launches_an_ecs_from_the_new_image(
 
 def test_composed_requires_its_network_and_base_image(stack_config: dict[str, str]) -> None:
     project = project_name("composed")
-    mocks = ExampleMocks(stack_config, project, handlers={ECS_TYPE: lambda a: ("x", dict(a.inputs))})
+    mocks = ProgramMocks(stack_config, project, handlers={ECS_TYPE: lambda a: ("x", dict(a.inputs))})
     with pytest.raises(Exception, match=f"{project}:subnetId"):
         run_example("composed", mocks, stack_config)
     assert mocks.resources == []
+
+
+# --- golden-pipeline ----------------------------------------------------------------------------------------
+
+
+def test_golden_pipeline_producer_then_consumer(emu: EmulatorServer) -> None:
+    """Producer: builder ECS -> PrivateImage -> ImageCopy to cn-south-1 -> ImageShare with the consumer's
+    project there. Consumer (the emulator's second account): StackReference -> ImageShareAccepter ->
+    get_image_output(most_recent, shared, tags) -> an app ECS in cn-south-1 from that image. Then both are
+    destroyed, the consumer first: nothing is left."""
+    home, other = emu.regions
+    trial = Trial(emu, progress=False)
+    producer = trial.run(EXAMPLES_DIR / "golden-pipeline")
+    consumer = trial.run(EXAMPLES_DIR / "golden-pipeline" / "consumer")
+
+    assert producer.mocks.check_failures == consumer.mocks.check_failures == []
+    [golden] = emu.admin.state(home)["images"]
+    [copy] = emu.admin.state(other)["images"]
+    builder = next(s for s in emu.admin.state(home)["servers"] if s["name"] == "golden-builder")
+    assert golden["__data_origin"] == f"instance,{builder['id']}"
+    assert (copy["owner"], copy["__originalimagename"]) == (emu.project_for(other), golden["id"])
+    assert (copy["name"], copy["status"], copy["min_ram"]) == ("golden-2026.12", "active", 1024)
+    assert sorted(copy["tags"]) == ["pipeline.golden", "release.2026.12"]
+    member = emu.project_for(other, "member")
+    assert producer.outputs == {
+        "image_id": golden["id"],
+        "copy_image_id": copy["id"],
+        "copy_region": other,
+        "members": [{"project_id": member, "status": "pending"}],
+        "release": "2026.12",
+    }
+    [membership] = emu.admin.state(other)["members"]
+    assert (membership["image_id"], membership["member_id"], membership["status"]) == (
+        copy["id"],
+        member,
+        "accepted",
+    )
+    app = next(s for s in emu.admin.state(other)["servers"] if s["name"] == "app-from-golden")
+    assert app["volumes"][0]["os_version"] == BASE_IMAGE_OS
+    assert consumer.outputs == {
+        "image_id": copy["id"],
+        "image_name": "golden-2026.12",
+        "accepted_status": "accepted",
+        "app_id": app["id"],
+    }
+    copies = emu.admin.requests(method="POST", path=f"/v1/cloudimages/{golden['id']}/cross_region_copy")
+    assert [entry["body"]["agency_name"] for entry in copies] == ["ims_admin_agency"]
+
+    deleted = trial.undo()
+
+    assert [r.name for r in deleted] == ["golden-accepted", "golden-share", "golden-copy", "golden"]
+    assert emu.admin.state(home)["images"] == emu.admin.state(other)["images"] == []
+    assert emu.admin.state(other)["members"] == []
+
+
+def test_golden_pipeline_consumer_needs_the_producer(emu: EmulatorServer) -> None:
+    """A consumer run before any producer: the StackReference names what is missing; nothing is made."""
+    trial = Trial(emu, progress=False)
+    with pytest.raises(LookupError, match="StackReference 'acme/ims-golden-pipeline/prod'"):
+        trial.run(
+            EXAMPLES_DIR / "golden-pipeline" / "consumer",
+            {"ims-golden-consumer:producerStack": "acme/ims-golden-pipeline/prod"},
+        )
+    assert [r for r in trial.runs[0].mocks.resources if r.typ.startswith(DYNAMIC_TYPE_PREFIX)] == []
+    assert emu.admin.requests(method="PUT") == []
