@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,5 +65,66 @@ def fast_host(host: DynamicProviderHost, emu: EmulatorServer) -> DynamicProvider
 def console(emu: EmulatorServer) -> Iterator[ImsClient]:
     """Someone working outside Pulumi (the console, another tool): a plain client on the same account."""
     client = ImsClient(load_config(stack_config(emu.url).get, {}))
+    yield client
+    client.close()
+
+
+# --- the pipeline: two regions, two accounts ----------------------------------------------------------------
+
+HOME_REGION, OTHER_REGION = REGIONS = ("cn-north-4", "cn-south-1")
+# The type tokens of the pipeline resources (pulumi-python:dynamic/<module>:<name>, from resource.py).
+TYPE_TOKENS = {
+    "ImageCopy": "pulumi-python:dynamic/ims:ImageCopy",
+    "ImageShare": "pulumi-python:dynamic/ims:ImageShare",
+    "ImageShareAccepter": "pulumi-python:dynamic/ims:ImageShareAccepter",
+}
+
+
+def pipeline_config(emu: EmulatorServer, account: str = "default", **extra: str) -> dict[str, Any]:
+    """A stack of ``account`` in the home region, reaching the other region through ims:regionEndpoints."""
+    who = emu.account(account)
+    return stack_config(
+        emu.url,
+        **{
+            "ims:accessKey": who.access_key,
+            "ims:secretKey": who.secret_key,
+            "ims:regionEndpoints": json.dumps({OTHER_REGION: emu.url_for(OTHER_REGION)}),
+            **extra,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def pipeline_emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(regions=REGIONS, job_seconds=0.5) as server:
+        yield server
+
+
+@pytest.fixture
+def pemu(pipeline_emulator: EmulatorServer) -> EmulatorServer:
+    """The two-region emulator, back in its start-up state (both accounts, no images, no members)."""
+    pipeline_emulator.admin.reset()
+    pipeline_emulator.admin.update_settings(job_seconds=0.5)
+    return pipeline_emulator
+
+
+@pytest.fixture(scope="module")
+def owner_host(pipeline_emulator: EmulatorServer) -> Iterator[DynamicProviderHost]:
+    """A host of the default account's stack (it owns the images, copies and shares them)."""
+    with DynamicProviderHost(pipeline_config(pipeline_emulator)) as host:
+        yield host
+
+
+@pytest.fixture(scope="module")
+def member_host(pipeline_emulator: EmulatorServer) -> Iterator[DynamicProviderHost]:
+    """A host of the member account's stack (it accepts what the default account shares)."""
+    with DynamicProviderHost(pipeline_config(pipeline_emulator, "member")) as host:
+        yield host
+
+
+@pytest.fixture
+def owner_console(pemu: EmulatorServer) -> Iterator[ImsClient]:
+    """The default account working outside Pulumi, in the home region."""
+    client = ImsClient(load_config(pipeline_config(pemu).get, {}))
     yield client
     client.close()

@@ -8,6 +8,7 @@ back what the host answers.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import struct_pb2
+from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
@@ -47,19 +49,24 @@ def from_struct(struct: struct_pb2.Struct, keep_unknowns: bool = False) -> dict[
     return dict(rpc.deserialize_properties(struct, keep_unknowns=keep_unknowns))
 
 
-def provider_blob() -> str:
-    blob = serialize_provider(PrivateImageProvider())
+def provider_blob(provider: ResourceProvider | None = None) -> str:
+    blob = serialize_provider(provider or PrivateImageProvider())
     assert isinstance(blob, str)
     return blob
 
 
 class DynamicProviderHost:
-    """One host process: Configure once (the host caches a configured provider per blob), then CRUD."""
+    """One host process: Configure once (the host caches a configured provider per blob), then CRUD.
+
+    The RPCs are PrivateImage's; :meth:`serving` gives a view of the same process for another resource type
+    (its provider's blob and type token), as the engine sends every dynamic resource of a stack to one host.
+    """
 
     def __init__(self, config: Mapping[str, Any], env: Mapping[str, str] | None = None) -> None:
         self.config = dict(config)
         self.env = {**os.environ, "PULUMI_PROJECT": PROJECT, "PYTHONPATH": str(REPO), **(env or {})}
         self.blob = provider_blob()
+        self.type_token = TYPE
         self.lines: list[str] = []
         self.drains: list[threading.Thread] = []
         self.proc: subprocess.Popen[str] | None = None
@@ -146,15 +153,21 @@ class DynamicProviderHost:
             )
         )
 
-    @staticmethod
-    def urn(name: str) -> str:
-        return f"urn:pulumi:test::{PROJECT}::{TYPE}::{name}"
+    def serving(self, provider: ResourceProvider, type_token: str) -> DynamicProviderHost:
+        """This host process, sending the RPCs of another dynamic resource type."""
+        view = copy.copy(self)
+        view.blob = provider_blob(provider)
+        view.type_token = type_token
+        return view
+
+    def urn(self, name: str) -> str:
+        return f"urn:pulumi:test::{PROJECT}::{self.type_token}::{name}"
 
     def check(self, name: str, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> Any:
         return self.stub.Check(
             provider_pb2.CheckRequest(
                 urn=self.urn(name),
-                type=TYPE,
+                type=self.type_token,
                 name=name,
                 olds=to_struct(olds or {}),
                 news=to_struct({**news, "__provider": self.blob}),
@@ -189,7 +202,11 @@ class DynamicProviderHost:
     def create(self, name: str, inputs: Mapping[str, Any], timeout: float = 0) -> tuple[str, dict[str, Any]]:
         response = self.stub.Create(
             provider_pb2.CreateRequest(
-                urn=self.urn(name), type=TYPE, name=name, properties=to_struct(inputs), timeout=timeout
+                urn=self.urn(name),
+                type=self.type_token,
+                name=name,
+                properties=to_struct(inputs),
+                timeout=timeout,
             )
         )
         return response.id, from_struct(response.properties)
@@ -244,7 +261,7 @@ class DynamicProviderHost:
                 urn=self.urn(name),
                 olds=to_struct(state),
                 news=to_struct({**news, "__provider": self.blob}),
-                type=TYPE,
+                type=self.type_token,
                 name=name,
             )
         )
@@ -253,6 +270,6 @@ class DynamicProviderHost:
     def delete(self, name: str, id_: str, state: Mapping[str, Any]) -> None:
         self.stub.Delete(
             provider_pb2.DeleteRequest(
-                id=id_, urn=self.urn(name), properties=to_struct(state), type=TYPE, name=name
+                id=id_, urn=self.urn(name), properties=to_struct(state), type=self.type_token, name=name
             )
         )
