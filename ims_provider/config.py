@@ -23,7 +23,7 @@ from .credentials import Origin, Reader, credential_hint, resolve_credentials
 from .errors import ConfigError
 from .hostpool import DEFAULT_FLOOR, HOST_WORKERS, MAX_WORKERS, default_workers
 
-__all__ = ["SOURCES", "ProviderConfig", "Source", "load_config", "region_of"]
+__all__ = ["SOURCES", "ProviderConfig", "Source", "config_table", "load_config", "region_of"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Source:
 
     keys: tuple[str, ...]
     env: tuple[str, ...] = ()
+    setting: str = ""  # what the README's configuration table calls it
+    note: str = ""  # its default, and what it is for (the table's last column)
 
     def names(self) -> str:
         parts = [f"config {k}" for k in self.keys] + [f"env {e}" for e in self.env]
@@ -41,25 +43,96 @@ class Source:
 
 SOURCES: Mapping[str, Source] = {
     "region": Source(
-        ("ims:region", "huaweicloud:region"), ("HW_REGION_NAME", "HUAWEICLOUD_SDK_REGION", "OS_REGION_NAME")
+        ("ims:region", "huaweicloud:region"),
+        ("HW_REGION_NAME", "HUAWEICLOUD_SDK_REGION", "OS_REGION_NAME"),
+        "region",
+        "required (it is also the IAM project name), unless both a project ID and `ims:endpoint` are set",
     ),
     "project_id": Source(
         ("ims:projectId", "huaweicloud:projectId"),
         ("HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID", "OS_PROJECT_ID"),
+        "project ID",
+        "looked up once through IAM (`GET /v3/projects?name=<region>`) when not set",
     ),
-    "endpoint": Source(("ims:endpoint",), ("IMS_ENDPOINT",)),
+    "endpoint": Source(
+        ("ims:endpoint",),
+        ("IMS_ENDPOINT",),
+        "IMS endpoint",
+        "`https://ims.<region>.myhuaweicloud.com`; set it for the emulator or another cloud built on "
+        "Huawei's stack",
+    ),
     # Other regions' IMS endpoints, for copies across regions: a JSON object {"<region>": "<url>"}. A region
     # it does not name uses https://ims.<region>.myhuaweicloud.com.
-    "region_endpoints": Source(("ims:regionEndpoints",), ("IMS_REGION_ENDPOINTS",)),
-    "iam_endpoint": Source(("ims:iamEndpoint", "huaweicloud:authUrl")),
-    "ca_bundle": Source(("ims:caBundle",), ("IMS_CA_BUNDLE",)),
-    "insecure": Source(("ims:insecure",)),
-    "progress": Source(("ims:progress",)),
-    "debug": Source(("ims:debug",)),
-    "poll_delay": Source(("ims:pollDelay",)),
-    "recovery_grace": Source(("ims:recoveryGrace",)),
-    "max_parallel": Source(("ims:maxParallel",)),
+    "region_endpoints": Source(
+        ("ims:regionEndpoints",),
+        ("IMS_REGION_ENDPOINTS",),
+        "other regions' endpoints",
+        'a JSON object `{"<region>": "<IMS endpoint>"}` for the regions images are copied to, shared or '
+        "accepted in (`region`, `target_region`); a region it does not name uses the public pattern; their "
+        "projects are looked up through IAM (at `ims:iamEndpoint` when set, else at the region's endpoint "
+        "when it is overridden here)",
+    ),
+    "iam_endpoint": Source(
+        ("ims:iamEndpoint", "huaweicloud:authUrl"),
+        (),
+        "IAM endpoint",
+        "a trailing `/v3` is dropped; default: `ims:endpoint` when that is set, else "
+        "`https://iam.<region>.myhuaweicloud.com`",
+    ),
+    "ca_bundle": Source(
+        ("ims:caBundle",),
+        ("IMS_CA_BUNDLE",),
+        "CA bundle",
+        "a PEM file for private clouds; TLS verification is always on otherwise",
+    ),
+    "insecure": Source(
+        ("ims:insecure",),
+        (),
+        "insecure",
+        "`true` turns certificate verification off, with a loud warning; never the default",
+    ),
+    "progress": Source(("ims:progress",), (), "progress", "`false` silences the progress lines"),
+    "debug": Source(
+        ("ims:debug",),
+        (),
+        "debug",
+        "`true` prints every request and response as `ims-debug:` lines (secrets and signatures redacted)",
+    ),
+    "poll_delay": Source(
+        ("ims:pollDelay",),
+        (),
+        "poll delay",
+        "seconds before the first job poll (default 10, as Terraform); tests use a small value",
+    ),
+    "recovery_grace": Source(
+        ("ims:recoveryGrace",),
+        (),
+        "recovery grace",
+        "seconds IMS is given to show what it accepted: the image of a create request whose answer was lost "
+        "(looked for before the request is sent again), and a submitted job its job APIs do not know yet "
+        "(default 60)",
+    ),
+    "max_parallel": Source(
+        ("ims:maxParallel",),
+        (),
+        "max parallel",
+        f"how many operations of the stack's dynamic resources the provider host runs at once: "
+        f"{HOST_WORKERS} to {MAX_WORKERS}, default the engine's own parallelism (4 x CPUs, or "
+        f"`PULUMI_PARALLEL`) but at least {DEFAULT_FLOOR}; `{HOST_WORKERS}` leaves the host as Pulumi made "
+        "it (see [Many images at once](#many-images-at-once))",
+    ),
 }
+
+
+def config_table() -> str:
+    """The README's configuration table: one row per setting, its sources in precedence order."""
+    rows = ["| Setting | Stack config | Environment | Default / notes |", "|---|---|---|---|"]
+    for source in SOURCES.values():
+        keys = ", ".join(f"`{k}`" for k in source.keys)
+        env = ", ".join(f"`{e}`" for e in source.env) or "\u2013"
+        rows.append(f"| {source.setting} | {keys} | {env} | {source.note} |")
+    return "\n".join(rows)
+
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})

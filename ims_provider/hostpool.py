@@ -167,6 +167,8 @@ class HostWidener:
     def _widen(self, workers: int, main: ModuleType | None) -> HostPool:
         if workers <= HOST_WORKERS:
             return HostPool(HOST_WORKERS, False, "ims:maxParallel asks for no more than the host's own")
+        if _under_mocks():
+            return HostPool(HOST_WORKERS, False, "no host: the provider runs under pulumi's mock runtime")
         try:
             host = find_host_server(main)
         except HostMismatchError as exc:
@@ -192,6 +194,15 @@ class HostWidener:
 
 
 _WIDENER = HostWidener()
+
+
+def _under_mocks() -> bool:
+    """The provider called in a program's own process under ``pulumi.runtime.set_mocks`` (unit tests,
+    ``ims-provider try``): there is no provider host to widen, and nothing to say about it."""
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.settings import get_monitor
+
+    return isinstance(get_monitor(), MockMonitor)
 
 
 def widen_host(workers: int) -> HostPool:

@@ -78,7 +78,6 @@ def emulated_config(emu: Any, directory: Path, *, account: str, progress: bool =
         "ims:regionEndpoints": json.dumps({r: emu.url_for(r) for r in emu.regions[1:]}),
         "ims:pollDelay": "0.5",
         "ims:progress": "true" if progress else "false",
-        "ims:maxParallel": "4",  # no dynamic provider host to widen under the mock runtime: leave it be
     }
     project = project_name(directory)
     for key, value in EMULATED_CONFIG.items():

@@ -1,12 +1,17 @@
-"""The README's reference tables, written from the model and the retry policy so they cannot disagree.
+"""The reference tables of the docs, written from the model and the retry policy so they cannot disagree.
 
-``python -m ims_provider.model.docs`` prints them; a test checks that README.md holds each one verbatim.
+:data:`BLOCKS` says which document holds each one; ``python -m ims_provider.model.docs`` prints them, and a
+test checks that each document holds its blocks verbatim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from ims_provider.config import config_table
+from ims_provider.credentials import credentials_table
+from ims_provider.model.image_copy import IMAGE_COPY, PATH_LETTERS
+from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER
 from ims_provider.model.private_image import PATHS, PRIVATE_IMAGE
 from ims_provider.model.schema import DERIVED, TAG_API, Change, Field, ResourceSchema
 from ims_provider.retry import POLICY
@@ -30,11 +35,17 @@ def _change(field: Field) -> str:
     return _CHANGE[field.change]
 
 
-def input_table(schema: ResourceSchema, letters: Mapping[str, str]) -> str:
-    """One row per input: name, type, the paths that take it, its rules, what a change does."""
-    rows = ["| Input | Type | Path | Rules (checked before any API call) | Change |", "|---|---|---|---|---|"]
+def input_table(schema: ResourceSchema, letters: Mapping[str, str] | None = None) -> str:
+    """One row per input: name, type, the paths that take it (when there are several), its rules, what a
+    change does."""
+    if letters is None:
+        rows = ["| Input | Type | Rules (checked before any API call) | Change |", "|---|---|---|---|"]
+    else:
+        header = "| Input | Type | Path | Rules (checked before any API call) | Change |"
+        rows = [header, "|---|---|---|---|---|"]
     for field in schema.fields:
-        cells = [f"`{field.name}`", field.type_text, _paths(field, letters), field.rule_text, _change(field)]
+        paths = [] if letters is None else [_paths(field, letters)]
+        cells = [f"`{field.name}`", field.type_text, *paths, field.rule_text, _change(field)]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -106,15 +117,31 @@ def retry_table() -> str:
 
 LETTERS = {name: path.letter for name, path in PATHS.items()}
 
+README = "README.md"
+RELIABILITY = "docs/reliability.md"
+RECOVERY = "docs/recovery.md"
+# Each generated block, and the document (relative to the repository) that holds it verbatim.
+BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
+    "PrivateImage inputs": (README, lambda: input_table(PRIVATE_IMAGE, LETTERS)),
+    "PrivateImage outputs": (README, lambda: output_table(PRIVATE_IMAGE)),
+    "ImageCopy inputs": (README, lambda: input_table(IMAGE_COPY, PATH_LETTERS)),
+    "ImageCopy outputs": (README, lambda: output_table(IMAGE_COPY)),
+    "ImageShare inputs": (README, lambda: input_table(IMAGE_SHARE)),
+    "ImageShare outputs": (README, lambda: output_table(IMAGE_SHARE)),
+    "ImageShareAccepter inputs": (README, lambda: input_table(IMAGE_SHARE_ACCEPTER)),
+    "ImageShareAccepter outputs": (README, lambda: output_table(IMAGE_SHARE_ACCEPTER)),
+    "configuration": (README, config_table),
+    "credentials": (README, credentials_table),
+    "what recovery compares": (RECOVERY, lambda: recovery_rules(PRIVATE_IMAGE)),
+    "what is retried": (RELIABILITY, retry_table),
+}
+
 
 def main() -> None:
-    print(input_table(PRIVATE_IMAGE, LETTERS))
-    print()
-    print(output_table(PRIVATE_IMAGE))
-    print()
-    print(recovery_rules(PRIVATE_IMAGE))
-    print()
-    print(retry_table())
+    for name, (document, write) in BLOCKS.items():
+        print(f"<!-- {name}: {document} -->")
+        print(write())
+        print()
 
 
 if __name__ == "__main__":

@@ -465,12 +465,6 @@ def test_config_is_frozen_and_hashable() -> None:
     assert cfg.secrets == (SK,)
 
 
-def test_readme_holds_the_credentials_table() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    table = credentials_table()
-    assert table in readme, f"README.md is out of date; `python -m ims_provider.credentials` prints:\n{table}"
-
-
 def test_max_parallel_default_is_never_below_the_engines_own() -> None:
     assert load().max_parallel == default_workers({})
     assert load(env={"PULUMI_PARALLEL": "700"}).max_parallel == 700
