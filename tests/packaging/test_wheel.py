@@ -67,6 +67,7 @@ def test_the_wheel_holds_the_typed_package_and_its_console_script_but_no_tests(w
     [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "ims-emulator = ims_provider.commands:emulator" in text
+    assert "ims-provider = ims_provider.commands:main" in text
 
 
 def test_a_fresh_environment_with_only_the_wheel_runs_a_program_under_mocks(fresh_venv: Path) -> None:
@@ -75,8 +76,21 @@ def test_a_fresh_environment_with_only_the_wheel_runs_a_program_under_mocks(fres
     assert "image_id img-1" in run.stdout
 
 
-def test_the_emulator_script_without_its_extra_says_what_to_install(fresh_venv: Path) -> None:
-    script = fresh_venv.parent / "ims-emulator"
-    run = subprocess.run([str(script), "--port", "0"], capture_output=True, text=True, check=False)
+@pytest.mark.parametrize(
+    "command", [["ims-emulator", "--port", "0"], ["ims-provider", "try", "examples/quickstart"]]
+)
+def test_the_commands_without_the_emulator_extra_say_what_to_install(
+    fresh_venv: Path, command: list[str]
+) -> None:
+    script = fresh_venv.parent / command[0]
+    run = subprocess.run([str(script), *command[1:]], capture_output=True, text=True, check=False)
     assert run.returncode == 2
     assert "ims-provider[emulator]" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_ims_provider_without_a_command_shows_its_usage(fresh_venv: Path) -> None:
+    script = fresh_venv.parent / "ims-provider"
+    usage = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
+    assert usage.returncode == 0 and "try <directory>" in usage.stdout
+    unknown = subprocess.run([str(script), "deploy"], capture_output=True, text=True, check=False)
+    assert unknown.returncode == 2 and "unknown command 'deploy'" in unknown.stderr
