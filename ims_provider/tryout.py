@@ -156,21 +156,29 @@ def _images(trial: Trial, say: Callable[[str], None]) -> int:
     return len(images)
 
 
+def namespaced(directory: Path, values: Mapping[str, str]) -> dict[str, str]:
+    """Config values as ``pulumi config set`` stores them: a key without a namespace is the project's."""
+    project = project_name(directory)
+    return {key if ":" in key else f"{project}:{key}": value for key, value in values.items()}
+
+
 def try_example(
     directory: Path,
     *,
     job_seconds: float = DEFAULT_JOB_SECONDS,
     progress: bool = True,
-    out: TextIO = sys.stdout,
+    config: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
 ) -> int:
     """Run ``directory``'s projects against a fresh emulator, print what they made, undo it; 0 only when
-    the programs ran, images were made, and every one of them is gone again."""
+    the programs ran, images were made, and every one of them is gone again. ``config`` (``key: value``, a
+    key without namespace being the project's own) is given to every project, over the emulated values."""
     from ims_provider.emulator import EmulatorServer
 
     directory = directory.resolve()
 
     def say(line: str) -> None:
-        print(line, file=out, flush=True)
+        print(line, file=out or sys.stdout, flush=True)
 
     say(
         f"ims-provider try {directory.name}: a DRY RUN of the provider. The program runs under Pulumi's mock "
@@ -185,7 +193,7 @@ def try_example(
                 who = "first account" if not trial.runs else "second account (the consumer)"
                 where = project_dir.relative_to(directory.parent)
                 say(f"\n== {project_name(project_dir)} ({where}), as the emulator's {who}")
-                _report(trial.run(project_dir), say)
+                _report(trial.run(project_dir, namespaced(project_dir, config or {})), say)
             ran = True
         except ModuleNotFoundError as exc:
             say(f"\nthe program needs {exc.name}: pip install -r {directory / 'requirements.txt'}")
@@ -223,7 +231,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--job-seconds", type=float, default=DEFAULT_JOB_SECONDS, help="how long each emulated IMS job takes"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines from the provider")
+    parser.add_argument(
+        "-c",
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a stack config value, as `pulumi config set KEY VALUE` (a key without namespace is the "
+        "project's); repeatable",
+    )
     args = parser.parse_args(argv)
+    values: dict[str, str] = {}
+    for item in args.config:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            parser.error(f"--config takes KEY=VALUE, got {item!r}")
+        values[key.strip()] = value
     # A program that fails leaves pulumi's own Output coroutines unawaited; their collection is not news.
     warnings.filterwarnings("ignore", r"coroutine 'Output\.", RuntimeWarning)
     if importlib.util.find_spec("werkzeug") is None:
@@ -237,4 +260,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    return try_example(args.directory, job_seconds=args.job_seconds, progress=not args.quiet)
+    return try_example(args.directory, job_seconds=args.job_seconds, progress=not args.quiet, config=values)

@@ -7,6 +7,9 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
+from ims_provider.commands import main
 from ims_provider.emulator import EmulatorServer
 from ims_provider.emulator.fixtures import SEED_ECS_ID
 from ims_provider.mockrun import ProgramMocks, project_name, run_program
@@ -35,14 +38,20 @@ def _config_lines(block: str) -> dict[str, str]:
     return config
 
 
-def test_use_it_in_your_stack_runs_as_written(emu: EmulatorServer, tmp_path: Path) -> None:
+def _write_project(directory: Path) -> list[str]:
+    """The README's project (Pulumi.yaml and __main__.py) in ``directory``; returns its bash blocks."""
     section = _section("Use it in your stack")
-    setup, against_emulator, against_cloud = _blocks(section, "bash")
+    blocks = _blocks(section, "bash")
     [program] = _blocks(section, "python")
-    manifest = re.search(r"cat > Pulumi.yaml <<'EOF'\n(.*?)EOF\n", setup, re.DOTALL)
+    manifest = re.search(r"cat > Pulumi.yaml <<'EOF'\n(.*?)EOF\n", blocks[0], re.DOTALL)
     assert manifest is not None
-    (tmp_path / "Pulumi.yaml").write_text(manifest.group(1), encoding="utf-8")
-    (tmp_path / "__main__.py").write_text(program, encoding="utf-8")
+    (directory / "Pulumi.yaml").write_text(manifest.group(1), encoding="utf-8")
+    (directory / "__main__.py").write_text(program, encoding="utf-8")
+    return blocks
+
+
+def test_use_it_in_your_stack_runs_as_written(emu: EmulatorServer, tmp_path: Path) -> None:
+    _setup, against_emulator, against_cloud = _write_project(tmp_path)
     project = project_name(tmp_path)
     written = _config_lines(against_emulator)
     assert written["ims:endpoint"] == "http://127.0.0.1:8123"  # where the README starts the emulator
@@ -62,3 +71,18 @@ def test_use_it_in_your_stack_runs_as_written(emu: EmulatorServer, tmp_path: Pat
 
     mocks.destroy()
     assert emu.admin.state()["images"] == []
+
+
+def test_its_dry_run_command_runs_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's `ims-provider try . --config ...` line, run in the README's project."""
+    _write_project(tmp_path)
+    command = re.search(r"`\.venv/bin/ims-provider (try \. [^`]*)`", _section("Use it in your stack"))
+    assert command is not None
+    argv = shlex.split(command.group(1))
+    assert argv[:2] == ["try", "."]
+
+    status = main([*argv[:1], str(tmp_path), *argv[2:], "--job-seconds", "0.5", "--quiet"])
+
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "done: 1 image(s) made and deleted" in printed and "'web-golden'  active" in printed
