@@ -29,3 +29,41 @@ def test_every_module_of_the_provider_is_in_the_architecture() -> None:
     }
     unnamed = sorted(modules - _named_modules())
     assert unnamed == [], f"docs/architecture.md does not say what these modules own: {unnamed}"
+
+
+DOCUMENTS = (
+    "README.md",
+    "docs/reliability.md",
+    "docs/recovery.md",
+    "docs/performance.md",
+    "examples/README.md",
+    "docs/architecture.md",
+    "ims_provider/emulator/README.md",
+)
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as dashes."""
+    headings = re.findall(r"(?m)^#{1,6} (.+)$", markdown)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_relative_link_of_the_docs_resolves() -> None:
+    """Links to files that exist, and to headings they have (the docs moved between pages once)."""
+    broken = []
+    for document in DOCUMENTS:
+        source = ROOT / document
+        for link in re.findall(r"\]\(([^)\s]+)\)", source.read_text(encoding="utf-8")):
+            if link.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, anchor = link.partition("#")
+            target = (source.parent / path).resolve() if path else source
+            if not target.exists():
+                broken.append(f"{document}: {link} (no such file)")
+            elif (
+                anchor
+                and target.suffix == ".md"
+                and anchor not in _anchors(target.read_text(encoding="utf-8"))
+            ):
+                broken.append(f"{document}: {link} (no such heading)")
+    assert broken == []
