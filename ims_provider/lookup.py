@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import pulumi
@@ -118,8 +118,12 @@ def _tag_strings(raw: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Image:
-    """One image as IMS lists it to the caller (the names of Terraform's ``huaweicloud_images_image``)."""
+class Image(Mapping[str, Any]):
+    """One image as IMS lists it to the caller (the names of Terraform's ``huaweicloud_images_image``).
+
+    Read it by attribute (``image.id``, also on an output: ``get_image_output(...).id``); it is a read-only
+    mapping of its fields too, so a whole result can be exported or passed as an input (Pulumi serializes
+    mappings, not other objects)."""
 
     id: str
     name: str
@@ -174,6 +178,20 @@ class Image:
             member_status=text(raw.get("member_status")),
             tags=_tag_strings(raw),
         )
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _IMAGE_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_IMAGE_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_IMAGE_FIELDS)
+
+
+_IMAGE_FIELDS = tuple(f.name for f in fields(Image))
 
 
 # --- the filters ------------------------------------------------------------------------------------------
@@ -299,7 +317,7 @@ def _checked_tags(function: str, tags: object) -> dict[str, str]:
         )
     if len(tags) > MAX_TAGS:
         raise _invalid(
-            function, f"tags may name at most {MAX_TAGS} pairs, as an image holds (got {len(tags)})"
+            function, f"tags may name at most {MAX_TAGS} pairs, as many as an image holds (got {len(tags)})"
         )
     checked: dict[str, str] = {}
     for key, value in tags.items():
