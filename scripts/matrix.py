@@ -39,6 +39,7 @@ TESTS = (
     "tests/unit",
     "tests/engine",
     "tests/examples",
+    "tests/emulator/test_lookup.py",
     "tests/reliability/test_rel_secrets.py",
     "tests/reliability/test_rel_interrupt.py",
     "tests/reliability/test_rel_failed_jobs.py",
