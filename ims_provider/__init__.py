@@ -10,7 +10,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ims_provider.lookup import Image, get_image, get_image_output, get_images, get_images_output
+    from ims_provider.lookup import (
+        AmbiguousImageError,
+        Image,
+        ImageNotFoundError,
+        InvalidLookupError,
+        get_image,
+        get_image_output,
+        get_images,
+        get_images_output,
+    )
     from ims_provider.provider import PrivateImageProvider
     from ims_provider.resource import (
         DataImageArgs,
@@ -26,14 +35,17 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "AmbiguousImageError",
     "DataImageArgs",
     "Image",
     "ImageCopy",
     "ImageCopyArgs",
+    "ImageNotFoundError",
     "ImageShare",
     "ImageShareAccepter",
     "ImageShareAccepterArgs",
     "ImageShareArgs",
+    "InvalidLookupError",
     "PrivateImage",
     "PrivateImageArgs",
     "PrivateImageProvider",
@@ -58,6 +70,9 @@ _HOMES = {
     "ImageShareAccepter": "ims_provider.resource",
     "ImageShareAccepterArgs": "ims_provider.resource",
     "Image": "ims_provider.lookup",
+    "ImageNotFoundError": "ims_provider.lookup",
+    "AmbiguousImageError": "ims_provider.lookup",
+    "InvalidLookupError": "ims_provider.lookup",
     "get_image": "ims_provider.lookup",
     "get_image_output": "ims_provider.lookup",
     "get_images": "ims_provider.lookup",
