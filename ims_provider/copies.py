@@ -102,8 +102,16 @@ class CopyLifecycle:
                 )
             job_id, images = ops.make(shape, submit, deadline, reporter, label)
             [image] = images
-            ops.apply_patches(image, patches_onto(IMAGE_COPY, inputs, image), deadline)
-            ops.sync_tags(image.id, None, declared_tags(inputs))
+            try:
+                ops.apply_patches(image, patches_onto(IMAGE_COPY, inputs, image), deadline)
+                ops.sync_tags(image.id, None, declared_tags(inputs))
+            except ImsProviderError as exc:
+                raise ImsProviderError(
+                    f"the copy {image.id} was made in {region}, but setting the RAM bounds and tags the "
+                    f"program asks for on it failed: {exc}. The copy is not in the Pulumi state: run "
+                    "`pulumi up` again once the cause is fixed (the copy is adopted: RAM bounds and tags are "
+                    "not compared), or delete it"
+                ) from exc
             for note in recovery.claim_images(ops.client, image, []):
                 self.write(f"ims: {label}: warning: {note}")
             fresh = ops._fresh(image.id, tags=True)

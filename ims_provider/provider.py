@@ -31,7 +31,7 @@ from ims_provider.copies import CopyLifecycle
 from ims_provider.errors import ConfigError
 from ims_provider.hostpool import widen_host
 from ims_provider.lifecycle import ImageLifecycle
-from ims_provider.model.image_copy import IMAGE_COPY, check_copy
+from ims_provider.model.image_copy import IMAGE_COPY, check_copy, refused_in_place, same_copy_terms
 from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, check_accepter, check_share
 from ims_provider.model.private_image import PRIVATE_IMAGE, check_inputs
 from ims_provider.model.rules import Failure
@@ -97,7 +97,19 @@ class _ImsProvider(ResourceProvider, Generic[L]):
         failures = [CheckFailure(f.property, f.reason) for f in self._check(news)]
         return CheckResult(news, failures)
 
-    def _replaces(self, id_: str, changed: list[str], old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    def _comparable(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The inputs in the form diff compares them (values that mean the same made equal)."""
+        return inputs
+
+    def _replaces(
+        self,
+        id_: str,
+        changed: list[str],
+        old: dict[str, Any],
+        new: dict[str, Any],
+        state: Mapping[str, Any],
+    ) -> list[str]:
+        """Of the changed inputs, those that need a new resource (``state``: the old outputs)."""
         return self.schema.replaces(changed, old, new)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -108,10 +120,10 @@ class _ImsProvider(ResourceProvider, Generic[L]):
         ``delete_before_replace``: image names need not be unique, and the old image stays usable until its
         replacement is active.
         """
-        old = self.schema.applied_inputs(olds)
-        new = self.schema.set_inputs(news)
+        old = self._comparable(self.schema.applied_inputs(olds))
+        new = self._comparable(self.schema.set_inputs(news))
         changed = self.schema.changed(old, new)
-        replaces = self._replaces(id_, changed, old, new)
+        replaces = self._replaces(id_, changed, old, new, olds)
         stables = sorted(self.schema.replacing - set(changed))
         return DiffResult(
             changes=bool(changed), replaces=replaces, stables=stables, delete_before_replace=False
@@ -150,10 +162,17 @@ class PrivateImageProvider(_ImsProvider[ImageLifecycle]):
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_inputs(news)
 
-    def _replaces(self, id_: str, changed: list[str], old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    def _replaces(
+        self,
+        id_: str,
+        changed: list[str],
+        old: dict[str, Any],
+        new: dict[str, Any],
+        state: Mapping[str, Any],
+    ) -> list[str]:
         if id_ and new.get("existing_image_id") == id_:
             return []  # the program now names this very image: replacing would adopt it, then delete it
-        return super()._replaces(id_, changed, old, new)
+        return super()._replaces(id_, changed, old, new, state)
 
 
 class ImageCopyProvider(_ImsProvider[CopyLifecycle]):
@@ -166,6 +185,21 @@ class ImageCopyProvider(_ImsProvider[CopyLifecycle]):
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_copy(news, self._region)
+
+    def _comparable(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return same_copy_terms(inputs, self._region)
+
+    def _replaces(
+        self,
+        id_: str,
+        changed: list[str],
+        old: dict[str, Any],
+        new: dict[str, Any],
+        state: Mapping[str, Any],
+    ) -> list[str]:
+        refused = set(refused_in_place(changed, state.get("image_type")))
+        replaced = set(super()._replaces(id_, changed, old, new, state)) | refused
+        return [name for name in changed if name in replaced]
 
 
 class ImageShareProvider(_ImsProvider[ShareLifecycle]):

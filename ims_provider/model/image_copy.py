@@ -11,10 +11,11 @@ path a copy takes depends on the provider's region, so the functions here take i
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ims_provider.model.expected import Comparison, Expected, RequestShape
+from ims_provider.model.live import DATA_IMAGE_TYPE
 from ims_provider.model.private_image import IMAGE_ATTRIBUTES, PRIVATE_IMAGE
 from ims_provider.model.rules import Failure, RamBounds, RegionId, ResourceId, seconds_of
 from ims_provider.model.schema import (
@@ -181,6 +182,23 @@ def copy_request(inputs: Mapping[str, Any], home_region: str) -> tuple[str, dict
     return path, body
 
 
+def same_copy_terms(inputs: Mapping[str, Any], home_region: str) -> dict[str, Any]:
+    """The inputs as diff compares them: a ``target_region`` naming the provider's own region is the same
+    copy as none at all (writing it out, or dropping it, must not replace the copy)."""
+    if inputs.get("target_region") == home_region:
+        return {k: v for k, v in inputs.items() if k != "target_region"}
+    return dict(inputs)
+
+
+def refused_in_place(changed: Sequence[str], image_type: Any) -> list[str]:
+    """Of the changed inputs, those a copy of a data image cannot take in place: IMS refuses to PATCH a data
+    image (IMG.0168), so its name, description and RAM bounds change only with a new copy (its tags still
+    change in place)."""
+    if image_type != DATA_IMAGE_TYPE:
+        return []
+    return [n for n in changed if IMAGE_COPY.field(n).patch is not None and n in IMAGE_COPY.updatable]
+
+
 def target_region_of(inputs: Mapping[str, Any], home_region: str) -> str:
     target = inputs.get("target_region")
     return str(target) if isinstance(target, str) and target else home_region
@@ -208,6 +226,8 @@ __all__ = [
     "check_copy",
     "copy_path",
     "copy_request",
+    "refused_in_place",
+    "same_copy_terms",
     "shape_of_copy",
     "target_region_of",
     "timeouts_of",
