@@ -32,7 +32,14 @@ from ims_provider.errors import ConfigError
 from ims_provider.hostpool import widen_host
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.model.image_copy import IMAGE_COPY, check_copy
-from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, check_accepter, check_share
+from ims_provider.model.image_share import (
+    ANSWER_IDENTITY,
+    IMAGE_SHARE,
+    IMAGE_SHARE_ACCEPTER,
+    check_accepter,
+    check_share,
+    located,
+)
 from ims_provider.model.private_image import PRIVATE_IMAGE, check_inputs
 from ims_provider.model.rules import Failure
 from ims_provider.model.schema import APPLIED, ResourceSchema
@@ -168,7 +175,18 @@ class ImageCopyProvider(_ImsProvider[CopyLifecycle]):
         return check_copy(news, self._region)
 
 
-class ImageShareProvider(_ImsProvider[ShareLifecycle]):
+class _SharingProvider(_ImsProvider[L]):
+    """A share or an acceptance lives in one region, ``region`` or the provider's: diffed with both sides'
+    regions said, so naming the provider's region (or leaving it out again) is no change, while a provider now
+    configured for another region than the one the state records is a new resource."""
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        recorded = olds.get("region") if isinstance(olds.get("region"), str) else None
+        applied = located(self.schema.applied_inputs(olds), recorded or self._region)
+        return super().diff(id_, {**olds, APPLIED: applied}, located(news, self._region))
+
+
+class ImageShareProvider(_SharingProvider[ShareLifecycle]):
     """Shares an image with projects (members added, removed in place, removed on delete)."""
 
     schema = IMAGE_SHARE
@@ -180,7 +198,7 @@ class ImageShareProvider(_ImsProvider[ShareLifecycle]):
         return check_share(news)
 
 
-class ImageShareAccepterProvider(_ImsProvider[AccepterLifecycle]):
+class ImageShareAccepterProvider(_SharingProvider[AccepterLifecycle]):
     """Accepts, as the configured (member) project, an image another project shared with it."""
 
     schema = IMAGE_SHARE_ACCEPTER
@@ -192,3 +210,10 @@ class ImageShareAccepterProvider(_ImsProvider[AccepterLifecycle]):
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_accepter(news)
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A replacement of the same image in the same region (a new vault) rejects before it accepts."""
+        result = super().diff(id_, olds, news)
+        if result.replaces and not ANSWER_IDENTITY & set(result.replaces):
+            result.delete_before_replace = True
+        return result

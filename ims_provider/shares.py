@@ -24,6 +24,11 @@ from ims_provider.waiter import SYSTEM_CLOCK, Clock, Outcome
 __all__ = ["AccepterLifecycle", "ShareLifecycle"]
 
 _GONE_CODES = frozenset({"IMG.0027", "IMG.0086", "IMG.0144"})  # "the image does not exist" variants
+_NOT_SHARED_CODES = frozenset({"IMG.0027", "IMG.0114"})  # answering for an image, or membership, not there
+
+
+class _NotSharedError(ImsProviderError):
+    """The member answered for an image that is not shared with it (any more)."""
 
 
 def _image_gone(exc: ImsApiError) -> bool:
@@ -84,6 +89,7 @@ class _Regional:
     ) -> None:
         self.clients = clients
         self.clock = clock
+        self.write = write
         self._options: dict[str, Any] = {
             "clock": clock,
             "write": write,
@@ -123,6 +129,14 @@ class ShareLifecycle(_Regional):
         missing = [p for p in targets if p not in current]
         if missing:  # members already there (an interrupted create) are not sent again
             jobs.run(lambda: client.add_members([image_id], missing), deadline, reporter)
+        others = [p for p in current if p not in targets]
+        if others:
+            self.write(
+                f"ims: share of {image_id}: warning: image {image_id} is also shared with "
+                f"{', '.join(others)}, not in target_project_ids: left alone (IMS cannot tell a member added "
+                "outside Pulumi from one an interrupted earlier `pulumi up` added; remove it there if this "
+                "program should not share the image with it)"
+            )
         reporter.finish(f"image {image_id} shared with {len(targets)} project(s)")
         record = self._record(image_id, inputs, region)
         if record is None:
@@ -206,12 +220,12 @@ class AccepterLifecycle(_Regional):
         deadline = self.clock.monotonic() + share_timeouts(inputs)["create"]
         reporter = jobs._reporter(f"shared image {image_id}")
         if self._shared(client, image_id, "accepted") is None:  # accepted already: an interrupted create
-            project = client.project_id
             vault = inputs.get("vault_id")
-            submit = lambda: client.update_member(  # noqa: E731
-                [image_id], project, "accepted", str(vault) if vault else None
+            jobs.run(
+                lambda: self._answer(client, image_id, region, "accepted", str(vault) if vault else None),
+                deadline,
+                reporter,
             )
-            jobs.run(submit, deadline, reporter)
         record = self._state(image_id, inputs, region)
         if record is None:
             raise ImsProviderError(
@@ -220,6 +234,21 @@ class AccepterLifecycle(_Regional):
             )
         reporter.finish(f"accepted image {image_id}")
         return record
+
+    @staticmethod
+    def _answer(client: ImsClient, image_id: str, region: str, status: str, vault: str | None = None) -> str:
+        """Submit the member's answer; IMS's "no such image" or "no such member" means the image is not shared
+        with this project, which is said in those words (IMS's own would suggest the image does not exist)."""
+        project = client.project_id
+        try:
+            return client.update_member([image_id], project, status, vault)
+        except ImsApiError as exc:
+            if exc.status != 404 or exc.code not in _NOT_SHARED_CODES:
+                raise
+            raise _NotSharedError(
+                f"image_id: image {image_id} is not shared with this project ({project}) in {region}, so it "
+                f"cannot be {status}: its owner must add this project as a member first ({exc})"
+            ) from exc
 
     def read(self, image_id: str, props: Mapping[str, Any]) -> ImageRecord | None:
         """Gone when the image is no longer shared with this project, or no longer accepted."""
@@ -242,5 +271,7 @@ class AccepterLifecycle(_Regional):
         jobs = self.jobs(region)
         deadline = self.clock.monotonic() + share_timeouts(applied)["delete"]
         reporter = jobs._reporter(f"shared image {image_id}")
-        project = client.project_id
-        jobs.run(lambda: client.update_member([image_id], project, "rejected"), deadline, reporter)
+        try:
+            jobs.run(lambda: self._answer(client, image_id, region, "rejected"), deadline, reporter)
+        except _NotSharedError:
+            return  # the owner removed the membership meanwhile: the image has left this project's list

@@ -146,6 +146,20 @@ IMAGE_SHARE_ACCEPTER = ResourceSchema(
 )
 
 
+# An acceptance is the member's answer for one image in one region. Replacing it for anything else (a new
+# vault) answers that same membership again: the old one must be rejected before the new one accepts, or the
+# engine's create-then-delete would accept (nothing to do) and then reject.
+ANSWER_IDENTITY = frozenset({"image_id", "region"})
+
+
+def located(inputs: Mapping[str, Any], region: str | None) -> dict[str, Any]:
+    """The inputs with ``region`` said: left out, the resource is in ``region`` (the provider's region, or for
+    state the region recorded at create), so leaving it out and naming that region are the same share."""
+    if inputs.get("region") is None and region:
+        return {**inputs, "region": region}
+    return dict(inputs)
+
+
 def check_share(inputs: Mapping[str, Any]) -> list[Failure]:
     return IMAGE_SHARE.check(SHARE, inputs, TaggedRequest)
 
@@ -160,11 +174,13 @@ def share_timeouts(inputs: Mapping[str, Any]) -> dict[str, float]:
 
 __all__ = [
     "ACCEPT",
+    "ANSWER_IDENTITY",
     "IMAGE_SHARE",
     "IMAGE_SHARE_ACCEPTER",
     "MAX_MEMBERS",
     "SHARE",
     "check_accepter",
     "check_share",
+    "located",
     "share_timeouts",
 ]
