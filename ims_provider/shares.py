@@ -12,7 +12,7 @@ from typing import Any
 
 from ims_provider.client import ImsClient
 from ims_provider.console import write_line
-from ims_provider.errors import ImsApiError, ImsProviderError, JobFailedError
+from ims_provider.errors import ImsApiError, ImsProviderError, JobFailedError, WaitTimeoutError
 from ims_provider.jobs import JOB_DONE
 from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, share_timeouts
 from ims_provider.model.live import LiveImage
@@ -25,6 +25,12 @@ __all__ = ["AccepterLifecycle", "ShareLifecycle"]
 
 _GONE_CODES = frozenset({"IMG.0027", "IMG.0086", "IMG.0144"})  # "the image does not exist" variants
 _NOT_SHARED_CODES = frozenset({"IMG.0027", "IMG.0114"})  # answering for an image, or membership, not there
+
+
+_MEMBER_RERUN_HINT = (
+    "The job keeps running on IMS and may still change the members. Run `pulumi up` again: a member already "
+    "there, or a share already accepted, is not sent again (or raise `timeouts` if IMS needs longer)."
+)
 
 
 class _NotSharedError(ImsProviderError):
@@ -42,7 +48,12 @@ class _MemberJobs(ImageOperations):
     def run(self, submit: Callable[[], str], deadline: float, reporter: ProgressReporter) -> str:
         job_id = submit()
         reporter.note(f"submitted IMS job {job_id}")
-        job = self.wait_job(job_id, deadline, reporter)
+        try:
+            job = self.wait_job(job_id, deadline, reporter)
+        except WaitTimeoutError as exc:  # the image-create advice (adopting an image) does not fit here
+            polls = str(exc.__cause__ or "").partition(f"waiting for IMS job {job_id}. ")[2]
+            hint = _MEMBER_RERUN_HINT + (f" ({polls})" if polls else "")
+            raise WaitTimeoutError(f"IMS member job {job_id}", exc.elapsed, exc.last, hint=hint) from None
         entities = job.get("entities") if isinstance(job.get("entities"), Mapping) else {}
         results = entities.get("results") if isinstance(entities, Mapping) else None
         failed = [

@@ -579,6 +579,25 @@ def test_a_failed_member_job_is_an_error_naming_job_and_code(
     assert sdk_members(owner_sdk, golden) == {}
 
 
+def test_a_member_job_past_its_deadline_says_what_a_rerun_does(
+    pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str
+) -> None:
+    """The error names the job and says the members may still change and a re-run sends only what is
+    missing (not the image-create advice about adopting an image)."""
+    pemu.admin.add_fault(kind="job_hang", path=MEMBERS_PATH)
+    program = {
+        "source_image_id": golden,
+        "target_project_ids": [member_of(pemu)],
+        "timeouts": {"create": "1s"},
+    }
+    inputs = sharer.checked("share", program)
+    message = failure(lambda: sharer.create("share", inputs)).splitlines()[-1]
+    [job] = [j for j in pemu.admin.state()["jobs"] if j["job_type"] == "imsAddImageMembersJob"]
+    assert f"waiting for IMS member job {job['job_id']}. " in message
+    assert "may still change the members" in message and "image" not in message
+    assert len(member_writes(pemu)) == 1
+
+
 @pytest.mark.parametrize("refusal", ["yourself", "unknown project", "member quota"])
 def test_ims_refusals_reach_the_program_with_their_code(
     pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_sdk: Any, refusal: str
