@@ -31,8 +31,14 @@ from ims_provider.copies import CopyLifecycle
 from ims_provider.errors import ConfigError
 from ims_provider.hostpool import widen_host
 from ims_provider.lifecycle import ImageLifecycle
-from ims_provider.model.image_copy import IMAGE_COPY, check_copy, refused_in_place, same_copy_terms
-from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, check_accepter, check_share
+from ims_provider.model.image_copy import IMAGE_COPY, check_copy, refused_in_place
+from ims_provider.model.image_share import (
+    ANSWER_IDENTITY,
+    IMAGE_SHARE,
+    IMAGE_SHARE_ACCEPTER,
+    check_accepter,
+    check_share,
+)
 from ims_provider.model.private_image import PRIVATE_IMAGE, check_inputs
 from ims_provider.model.rules import Failure
 from ims_provider.model.schema import APPLIED, ResourceSchema
@@ -97,10 +103,6 @@ class _ImsProvider(ResourceProvider, Generic[L]):
         failures = [CheckFailure(f.property, f.reason) for f in self._check(news)]
         return CheckResult(news, failures)
 
-    def _comparable(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """The inputs in the form diff compares them (values that mean the same made equal)."""
-        return inputs
-
     def _replaces(
         self,
         id_: str,
@@ -116,12 +118,16 @@ class _ImsProvider(ResourceProvider, Generic[L]):
         """The program against the inputs last applied (kept in the old outputs, all the host gives), never
         against IMS's own values; what needs a new resource is the model's (``Change.REPLACE``).
 
-        An unknown value (a preview of a value another resource computes) counts as a change. Never
+        An unknown value (a preview of a value another resource computes) counts as a change. A region left
+        out and the region it stands for are the same (``ResourceSchema.located``). Not
         ``delete_before_replace``: image names need not be unique, and the old image stays usable until its
-        replacement is active.
+        replacement is active (an acceptance is the exception, below).
         """
-        old = self._comparable(self.schema.applied_inputs(olds))
-        new = self._comparable(self.schema.set_inputs(news))
+        recorded = olds.get("region")  # where the resource was made, when its outputs say
+        old = self.schema.located(
+            self.schema.applied_inputs(olds), recorded if isinstance(recorded, str) else self._region
+        )
+        new = self.schema.located(self.schema.set_inputs(news), self._region)
         changed = self.schema.changed(old, new)
         replaces = self._replaces(id_, changed, old, new, olds)
         stables = sorted(self.schema.replacing - set(changed))
@@ -186,9 +192,6 @@ class ImageCopyProvider(_ImsProvider[CopyLifecycle]):
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_copy(news, self._region)
 
-    def _comparable(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        return same_copy_terms(inputs, self._region)
-
     def _replaces(
         self,
         id_: str,
@@ -226,3 +229,12 @@ class ImageShareAccepterProvider(_ImsProvider[AccepterLifecycle]):
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_accepter(news)
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A replacement of the same image in the same region (a new vault) rejects before it accepts: made
+        first, the new acceptance would find the share accepted already, and the old one's delete would
+        then reject it."""
+        result = super().diff(id_, olds, news)
+        if result.replaces and not ANSWER_IDENTITY & set(result.replaces):
+            result.delete_before_replace = True
+        return result

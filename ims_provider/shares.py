@@ -12,7 +12,7 @@ from typing import Any
 
 from ims_provider.client import ImsClient
 from ims_provider.console import write_line
-from ims_provider.errors import ImsApiError, ImsProviderError, JobFailedError
+from ims_provider.errors import ImsApiError, ImsProviderError, JobFailedError, WaitTimeoutError
 from ims_provider.jobs import JOB_DONE
 from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, share_timeouts
 from ims_provider.model.live import LiveImage
@@ -24,6 +24,17 @@ from ims_provider.waiter import SYSTEM_CLOCK, Clock, Outcome
 __all__ = ["AccepterLifecycle", "ShareLifecycle"]
 
 _GONE_CODES = frozenset({"IMG.0027", "IMG.0086", "IMG.0144"})  # "the image does not exist" variants
+_NOT_SHARED_CODES = frozenset({"IMG.0027", "IMG.0114"})  # answering for an image, or membership, not there
+
+
+_MEMBER_RERUN_HINT = (
+    "The job keeps running on IMS and may still change the members. Run `pulumi up` again: a member already "
+    "there, or a share already accepted, is not sent again (or raise `timeouts` if IMS needs longer)."
+)
+
+
+class _NotSharedError(ImsProviderError):
+    """The member answered for an image that is not shared with it (any more)."""
 
 
 def _image_gone(exc: ImsApiError) -> bool:
@@ -37,7 +48,12 @@ class _MemberJobs(ImageOperations):
     def run(self, submit: Callable[[], str], deadline: float, reporter: ProgressReporter) -> str:
         job_id = submit()
         reporter.note(f"submitted IMS job {job_id}")
-        job = self.wait_job(job_id, deadline, reporter)
+        try:
+            job = self.wait_job(job_id, deadline, reporter)
+        except WaitTimeoutError as exc:  # the image-create advice (adopting an image) does not fit here
+            polls = str(exc.__cause__ or "").partition(f"waiting for IMS job {job_id}. ")[2]
+            hint = _MEMBER_RERUN_HINT + (f" ({polls})" if polls else "")
+            raise WaitTimeoutError(f"IMS member job {job_id}", exc.elapsed, exc.last, hint=hint) from None
         entities = job.get("entities") if isinstance(job.get("entities"), Mapping) else {}
         results = entities.get("results") if isinstance(entities, Mapping) else None
         failed = [
@@ -84,6 +100,7 @@ class _Regional:
     ) -> None:
         self.clients = clients
         self.clock = clock
+        self.write = write
         self._options: dict[str, Any] = {
             "clock": clock,
             "write": write,
@@ -123,6 +140,14 @@ class ShareLifecycle(_Regional):
         missing = [p for p in targets if p not in current]
         if missing:  # members already there (an interrupted create) are not sent again
             jobs.run(lambda: client.add_members([image_id], missing), deadline, reporter)
+        others = [p for p in current if p not in targets]
+        if others:
+            self.write(
+                f"ims: share of {image_id}: warning: image {image_id} is also shared with "
+                f"{', '.join(others)}, not in target_project_ids: left alone (IMS cannot tell a member added "
+                "outside Pulumi from one an interrupted earlier `pulumi up` added; remove it there if this "
+                "program should not share the image with it)"
+            )
         reporter.finish(f"image {image_id} shared with {len(targets)} project(s)")
         record = self._record(image_id, inputs, region)
         if record is None:
@@ -206,12 +231,12 @@ class AccepterLifecycle(_Regional):
         deadline = self.clock.monotonic() + share_timeouts(inputs)["create"]
         reporter = jobs._reporter(f"shared image {image_id}")
         if self._shared(client, image_id, "accepted") is None:  # accepted already: an interrupted create
-            project = client.project_id
             vault = inputs.get("vault_id")
-            submit = lambda: client.update_member(  # noqa: E731
-                [image_id], project, "accepted", str(vault) if vault else None
+            jobs.run(
+                lambda: self._answer(client, image_id, region, "accepted", str(vault) if vault else None),
+                deadline,
+                reporter,
             )
-            jobs.run(submit, deadline, reporter)
         record = self._state(image_id, inputs, region)
         if record is None:
             raise ImsProviderError(
@@ -220,6 +245,21 @@ class AccepterLifecycle(_Regional):
             )
         reporter.finish(f"accepted image {image_id}")
         return record
+
+    @staticmethod
+    def _answer(client: ImsClient, image_id: str, region: str, status: str, vault: str | None = None) -> str:
+        """Submit the member's answer; IMS's "no such image" or "no such member" means the image is not shared
+        with this project, which is said in those words (IMS's own would suggest the image does not exist)."""
+        project = client.project_id
+        try:
+            return client.update_member([image_id], project, status, vault)
+        except ImsApiError as exc:
+            if exc.status != 404 or exc.code not in _NOT_SHARED_CODES:
+                raise
+            raise _NotSharedError(
+                f"image_id: image {image_id} is not shared with this project ({project}) in {region}, so it "
+                f"cannot be {status}: its owner must add this project as a member first ({exc})"
+            ) from exc
 
     def read(self, image_id: str, props: Mapping[str, Any]) -> ImageRecord | None:
         """Gone when the image is no longer shared with this project, or no longer accepted."""
@@ -242,5 +282,7 @@ class AccepterLifecycle(_Regional):
         jobs = self.jobs(region)
         deadline = self.clock.monotonic() + share_timeouts(applied)["delete"]
         reporter = jobs._reporter(f"shared image {image_id}")
-        project = client.project_id
-        jobs.run(lambda: client.update_member([image_id], project, "rejected"), deadline, reporter)
+        try:
+            jobs.run(lambda: self._answer(client, image_id, region, "rejected"), deadline, reporter)
+        except _NotSharedError:
+            return  # the owner removed the membership meanwhile: the image has left this project's list

@@ -141,6 +141,7 @@ IMAGE_COPY = ResourceSchema(
         (IN_REGION, "a copy within the provider's region"),
         (ACROSS, "a copy to another region (target_region)"),
     ),
+    region_input="target_region",
 )
 PATH_LETTERS = {IN_REGION: "R", ACROSS: "X"}
 
@@ -182,14 +183,6 @@ def copy_request(inputs: Mapping[str, Any], home_region: str) -> tuple[str, dict
     return path, body
 
 
-def same_copy_terms(inputs: Mapping[str, Any], home_region: str) -> dict[str, Any]:
-    """The inputs as diff compares them: a ``target_region`` naming the provider's own region is the same
-    copy as none at all (writing it out, or dropping it, must not replace the copy)."""
-    if inputs.get("target_region") == home_region:
-        return {k: v for k, v in inputs.items() if k != "target_region"}
-    return dict(inputs)
-
-
 def refused_in_place(changed: Sequence[str], image_type: Any) -> list[str]:
     """Of the changed inputs, those a copy of a data image cannot take in place: IMS refuses to PATCH a data
     image (IMG.0168), so its name, description and RAM bounds change only with a new copy (its tags still
@@ -227,7 +220,6 @@ __all__ = [
     "copy_path",
     "copy_request",
     "refused_in_place",
-    "same_copy_terms",
     "shape_of_copy",
     "target_region_of",
     "timeouts_of",

@@ -98,7 +98,12 @@ SHARE_OUTPUTS: tuple[Output, ...] = (
     ),
 )
 IMAGE_SHARE = ResourceSchema(
-    "ImageShare", SHARE_FIELDS, SHARE_OUTPUTS, path_order=(SHARE,), path_names=((SHARE, "a share"),)
+    "ImageShare",
+    SHARE_FIELDS,
+    SHARE_OUTPUTS,
+    path_order=(SHARE,),
+    path_names=((SHARE, "a share"),),
+    region_input="region",
 )
 
 ACCEPTER_FIELDS: tuple[Field, ...] = (
@@ -143,7 +148,14 @@ IMAGE_SHARE_ACCEPTER = ResourceSchema(
     ACCEPTER_OUTPUTS,
     path_order=(ACCEPT,),
     path_names=((ACCEPT, "accepting a shared image"),),
+    region_input="region",
 )
+
+
+# An acceptance is the member's answer for one image in one region. Replacing it for anything else (a new
+# vault) answers that same membership again: the old one must be rejected before the new one accepts, or the
+# engine's create-then-delete would accept (nothing to do) and then reject.
+ANSWER_IDENTITY = frozenset({"image_id", "region"})
 
 
 def check_share(inputs: Mapping[str, Any]) -> list[Failure]:
@@ -160,6 +172,7 @@ def share_timeouts(inputs: Mapping[str, Any]) -> dict[str, float]:
 
 __all__ = [
     "ACCEPT",
+    "ANSWER_IDENTITY",
     "IMAGE_SHARE",
     "IMAGE_SHARE_ACCEPTER",
     "MAX_MEMBERS",

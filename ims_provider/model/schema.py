@@ -222,6 +222,16 @@ class ResourceSchema:
     outputs: tuple[Output, ...] = ()
     path_order: tuple[str, ...] = field(default=())
     path_names: tuple[tuple[str, str], ...] = ()  # what a message calls each path
+    region_input: str | None = None  # the input naming the region it lives in; left out: the provider's
+
+    def located(self, inputs: Mapping[str, Any], region: str | None) -> dict[str, Any]:
+        """The inputs with their region said: leaving ``region_input`` out means ``region`` (the provider's,
+        or for the last applied inputs the region the state records), so naming that region, or dropping it
+        again, is no change."""
+        name = self.region_input
+        if name is not None and region and inputs.get(name) in (None, ""):
+            return {**inputs, name: region}
+        return dict(inputs)
 
     def describe(self, path: str) -> str:
         return dict(self.path_names).get(path, path)
