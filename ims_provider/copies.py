@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ims_provider import recovery
-from ims_provider.console import write_line
 from ims_provider.create import Creation
 from ims_provider.errors import ImsProviderError, WaitTimeoutError
 from ims_provider.model.image_copy import (
@@ -26,11 +25,10 @@ from ims_provider.model.image_copy import (
 )
 from ims_provider.model.live import LiveImage
 from ims_provider.model.tags import declared_tags
-from ims_provider.operations import ImageRecord
+from ims_provider.operations import DEFAULT_OPTIONS, ImageRecord, RunOptions
 from ims_provider.regions import RegionalClients
 from ims_provider.turns import TURNS
 from ims_provider.upkeep import patch_ops, patches_onto
-from ims_provider.waiter import SYSTEM_CLOCK, Clock
 
 __all__ = ["CopyLifecycle"]
 
@@ -38,22 +36,11 @@ __all__ = ["CopyLifecycle"]
 class CopyLifecycle:
     """Create, read, update and delete of one ImageCopy; one instance serves every host thread."""
 
-    def __init__(
-        self,
-        clients: RegionalClients,
-        *,
-        clock: Clock = SYSTEM_CLOCK,
-        write: Callable[[str], None] = write_line,
-        progress: bool = True,
-        poll_delay: float | None = None,
-        recovery_grace: float | None = None,
-    ) -> None:
+    def __init__(self, clients: RegionalClients, options: RunOptions = DEFAULT_OPTIONS) -> None:
         self.clients = clients
-        self.clock = clock
-        self.write = write
-        self.progress = progress
-        self.poll_delay = poll_delay
-        self.recovery_grace = recovery_grace
+        self.options = options
+        self.clock = options.clock
+        self.write = options.write
 
     @property
     def home_region(self) -> str:
@@ -61,15 +48,7 @@ class CopyLifecycle:
 
     def _in(self, region: str) -> Creation:
         """The operations on images in ``region``; jobs are polled in the provider's own region."""
-        return Creation(
-            self.clients(region),
-            job_client=self.clients.home,
-            clock=self.clock,
-            write=self.write,
-            progress=self.progress,
-            poll_delay=self.poll_delay,
-            recovery_grace=self.recovery_grace,
-        )
+        return Creation(self.clients(region), self.options, job_client=self.clients.home)
 
     def create(self, props: Mapping[str, Any]) -> ImageRecord:
         """Copy the image (or adopt the copy an interrupted attempt made), then set the RAM bounds and tags

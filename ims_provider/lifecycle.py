@@ -9,16 +9,14 @@ image that exists (adopt, read, update, delete) in :mod:`ims_provider.upkeep`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ims_provider.client import ImsClient
-from ims_provider.console import write_line
 from ims_provider.create import Creation
 from ims_provider.model.private_image import PRIVATE_IMAGE
-from ims_provider.operations import ImageRecord
+from ims_provider.operations import DEFAULT_OPTIONS, ImageRecord, RunOptions
 from ims_provider.upkeep import Upkeep
-from ims_provider.waiter import SYSTEM_CLOCK, Clock
 
 __all__ = ["ImageLifecycle"]
 
@@ -26,36 +24,13 @@ __all__ = ["ImageLifecycle"]
 class ImageLifecycle:
     """The four operations, sharing one thread-safe client; all per-call state lives in locals."""
 
-    def __init__(
-        self,
-        client: ImsClient,
-        *,
-        clock: Clock = SYSTEM_CLOCK,
-        write: Callable[[str], None] = write_line,
-        progress: bool = True,
-        poll_delay: float | None = None,
-        recovery_grace: float | None = None,
-    ) -> None:
+    def __init__(self, client: ImsClient, options: RunOptions = DEFAULT_OPTIONS) -> None:
         self.client = client
-        self.clock = clock
-        self.write = write
-        self.progress = progress
-        self.creation = Creation(
-            client,
-            clock=clock,
-            write=write,
-            progress=progress,
-            poll_delay=poll_delay,
-            recovery_grace=recovery_grace,
-        )
-        self.upkeep = Upkeep(
-            client,
-            clock=clock,
-            write=write,
-            progress=progress,
-            poll_delay=poll_delay,
-            recovery_grace=recovery_grace,
-        )
+        self.clock = options.clock
+        self.write = options.write
+        self.progress = options.progress
+        self.creation = Creation(client, options)
+        self.upkeep = Upkeep(client, options)
 
     def create(self, props: Mapping[str, Any]) -> ImageRecord:
         """Make the image, or adopt the one ``existing_image_id`` names."""

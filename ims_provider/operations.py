@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from ims_provider import recovery
 from ims_provider.client import ImsClient
+from ims_provider.console import write_line
 from ims_provider.errors import ImsApiError, ImsProviderError, JobNotFoundError, WaitTimeoutError
 from ims_provider.jobs import IMAGE_ACTIVE, IMAGE_GONE, JOB_DONE, job_image_ids
 from ims_provider.model.live import LiveImage
@@ -21,7 +22,7 @@ from ims_provider.model.private_image import DATA, PRIVATE_IMAGE, detect_path
 from ims_provider.model.tags import api_pairs
 from ims_provider.progress import ProgressReporter
 from ims_provider.retry import ErrorClass, error_class_of, outlives_waits
-from ims_provider.waiter import Clock, PollEvent, WaitSpec, wait
+from ims_provider.waiter import SYSTEM_CLOCK, Clock, PollEvent, WaitSpec, wait
 
 __all__ = [
     "ACTIVE",
@@ -31,6 +32,7 @@ __all__ = [
     "RERUN_HINT",
     "ImageOperations",
     "ImageRecord",
+    "RunOptions",
     "is_transient",
 ]
 
@@ -62,32 +64,43 @@ class ImageRecord:
     outputs: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How the operations of one provider host run, whatever the resource: the clock (virtual in tests),
+    where notes go, whether progress lines are written, the first job poll's delay (``ims:pollDelay``) and
+    how long IMS is given to show what it accepted (``ims:recoveryGrace``; None: the client's config)."""
+
+    clock: Clock = SYSTEM_CLOCK
+    write: Callable[[str], None] = write_line
+    progress: bool = True
+    poll_delay: float | None = None
+    recovery_grace: float | None = None
+
+
+DEFAULT_OPTIONS = RunOptions()
+
+
 class ImageOperations:
     """One thread-safe client (the region the images are in), the client the jobs are polled through (the
     provider's own region: a copy across regions is a job there), a clock and where notes go; all per-call
     state lives in locals."""
 
     def __init__(
-        self,
-        client: ImsClient,
-        *,
-        clock: Clock,
-        write: Callable[[str], None],
-        progress: bool,
-        poll_delay: float | None = None,
-        recovery_grace: float | None = None,
-        job_client: ImsClient | None = None,
+        self, client: ImsClient, options: RunOptions = DEFAULT_OPTIONS, *, job_client: ImsClient | None = None
     ) -> None:
         self.client = client
         self.job_client = job_client or client
-        self.clock = clock
-        self.write = write
-        self.progress = progress
+        self.options = options
+        self.clock = options.clock
+        self.write = options.write
+        self.progress = options.progress
+        poll_delay = options.poll_delay
         self.job_spec = (
             JOB
             if poll_delay is None
             else JOB.with_schedule(dataclasses.replace(JOB.schedule, initial_delay=poll_delay))
         )
+        recovery_grace = options.recovery_grace
         if recovery_grace is None:
             recovery_grace = getattr(client.config, "recovery_grace", None)
         self.recovery_grace = DEFAULT_RECOVERY_GRACE if recovery_grace is None else recovery_grace

@@ -42,7 +42,7 @@ from ims_provider.model.image_share import (
 from ims_provider.model.private_image import PRIVATE_IMAGE, check_inputs
 from ims_provider.model.rules import Failure
 from ims_provider.model.schema import APPLIED, ResourceSchema
-from ims_provider.operations import ImageRecord
+from ims_provider.operations import ImageRecord, RunOptions
 from ims_provider.regions import RegionalClients
 from ims_provider.shares import AccepterLifecycle, ShareLifecycle
 
@@ -57,6 +57,11 @@ class Lifecycle(Protocol):
 
 
 L = TypeVar("L", bound=Lifecycle)
+
+
+def _options(config: ProviderConfig) -> RunOptions:
+    """The stack's settings for how operations run (the recovery grace is read from the client's config)."""
+    return RunOptions(progress=config.progress, poll_delay=config.poll_delay)
 
 
 class _ImsProvider(ResourceProvider, Generic[L]):
@@ -163,7 +168,7 @@ class PrivateImageProvider(_ImsProvider[ImageLifecycle]):
     schema = PRIVATE_IMAGE
 
     def _build(self, client: ImsClient, config: ProviderConfig) -> ImageLifecycle:
-        return ImageLifecycle(client, progress=config.progress, poll_delay=config.poll_delay)
+        return ImageLifecycle(client, _options(config))
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_inputs(news)
@@ -187,7 +192,7 @@ class ImageCopyProvider(_ImsProvider[CopyLifecycle]):
     schema = IMAGE_COPY
 
     def _build(self, client: ImsClient, config: ProviderConfig) -> CopyLifecycle:
-        return CopyLifecycle(RegionalClients(client), progress=config.progress, poll_delay=config.poll_delay)
+        return CopyLifecycle(RegionalClients(client), _options(config))
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_copy(news, self._region)
@@ -211,7 +216,7 @@ class ImageShareProvider(_ImsProvider[ShareLifecycle]):
     schema = IMAGE_SHARE
 
     def _build(self, client: ImsClient, config: ProviderConfig) -> ShareLifecycle:
-        return ShareLifecycle(RegionalClients(client), progress=config.progress, poll_delay=config.poll_delay)
+        return ShareLifecycle(RegionalClients(client), _options(config))
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_share(news)
@@ -223,9 +228,7 @@ class ImageShareAccepterProvider(_ImsProvider[AccepterLifecycle]):
     schema = IMAGE_SHARE_ACCEPTER
 
     def _build(self, client: ImsClient, config: ProviderConfig) -> AccepterLifecycle:
-        return AccepterLifecycle(
-            RegionalClients(client), progress=config.progress, poll_delay=config.poll_delay
-        )
+        return AccepterLifecycle(RegionalClients(client), _options(config))
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_accepter(news)

@@ -11,15 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ims_provider.client import ImsClient
-from ims_provider.console import write_line
 from ims_provider.errors import ImsApiError, ImsProviderError, JobFailedError, WaitTimeoutError
 from ims_provider.jobs import JOB_DONE
 from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, share_timeouts
 from ims_provider.model.live import LiveImage
-from ims_provider.operations import ImageOperations, ImageRecord
+from ims_provider.operations import DEFAULT_OPTIONS, ImageOperations, ImageRecord, RunOptions
 from ims_provider.progress import ProgressReporter
 from ims_provider.regions import RegionalClients
-from ims_provider.waiter import SYSTEM_CLOCK, Clock, Outcome
+from ims_provider.waiter import Outcome
 
 __all__ = ["AccepterLifecycle", "ShareLifecycle"]
 
@@ -88,26 +87,11 @@ def _members(client: ImsClient, image_id: str) -> dict[str, str] | None:
 class _Regional:
     """The client and member jobs of the region an image is in (the ``region`` input, or the provider's)."""
 
-    def __init__(
-        self,
-        clients: RegionalClients,
-        *,
-        clock: Clock = SYSTEM_CLOCK,
-        write: Callable[[str], None] = write_line,
-        progress: bool = True,
-        poll_delay: float | None = None,
-        recovery_grace: float | None = None,
-    ) -> None:
+    def __init__(self, clients: RegionalClients, options: RunOptions = DEFAULT_OPTIONS) -> None:
         self.clients = clients
-        self.clock = clock
-        self.write = write
-        self._options: dict[str, Any] = {
-            "clock": clock,
-            "write": write,
-            "progress": progress,
-            "poll_delay": poll_delay,
-            "recovery_grace": recovery_grace,
-        }
+        self.options = options
+        self.clock = options.clock
+        self.write = options.write
 
     def region_of(self, props: Mapping[str, Any]) -> str:
         region = props.get("region")
@@ -117,7 +101,7 @@ class _Regional:
         return self.clients(region)
 
     def jobs(self, region: str) -> _MemberJobs:
-        return _MemberJobs(self.clients(region), **self._options)
+        return _MemberJobs(self.clients(region), self.options)
 
 
 class ShareLifecycle(_Regional):

@@ -18,6 +18,7 @@ from ims_provider.config import load_config
 from ims_provider.emulator.fixtures import DEFAULT_FIXTURES
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.lifecycle import ImageLifecycle
+from ims_provider.operations import RunOptions
 from ims_provider.recovery import CLAIM_ATTRIBUTE, CLAIM_TAG
 from ims_provider.retry import RetryPolicy
 from tests.engine.host import DynamicProviderHost
@@ -60,7 +61,9 @@ def lifecycle_for(
     client: ImsClient, lines: list[str] | None = None, *, recovery_grace: float = 1.0
 ) -> ImageLifecycle:
     sink = lines if lines is not None else []
-    return ImageLifecycle(client, write=sink.append, poll_delay=0.1, recovery_grace=recovery_grace)
+    return ImageLifecycle(
+        client, RunOptions(write=sink.append, poll_delay=0.1, recovery_grace=recovery_grace)
+    )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import pytest
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.errors import ImsApiError, JobFailedError
 from ims_provider.lifecycle import ImageLifecycle
+from ims_provider.operations import RunOptions
 from ims_provider.waiter import FakeClock
 from tests.engine.host import DynamicProviderHost
 from tests.reliability.support import ECS, client_for, images, inputs_for, lifecycle_for
@@ -125,7 +126,7 @@ def _sub(status: str, image_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def _lifecycle(ims: ScriptedIms) -> ImageLifecycle:
-    return ImageLifecycle(ims, clock=FakeClock(), write=lambda _line: None, recovery_grace=1.0)  # type: ignore[arg-type]
+    return ImageLifecycle(ims, RunOptions(clock=FakeClock(), write=lambda _line: None, recovery_grace=1.0))  # type: ignore[arg-type]
 
 
 ECS_DATA = {

@@ -15,6 +15,7 @@ import pytest
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.errors import ImsApiError, JobNotFoundError
 from ims_provider.lifecycle import ImageLifecycle
+from ims_provider.operations import RunOptions
 from ims_provider.retry import POLICY, ErrorClass, RetryPolicy
 from ims_provider.waiter import FakeClock
 from tests.engine.conftest import stack_config
@@ -46,7 +47,9 @@ def _virtual(emu: EmulatorServer, lines: list[str]) -> tuple[ImageLifecycle, Fak
     """A lifecycle whose every sleep (the client's backoff too) passes in (mostly) virtual time."""
     clock = ScaledClock()
     ims = client_for(emu, retry=RetryPolicy(), sleep=clock.sleep)
-    return ImageLifecycle(ims, clock=clock, write=lines.append, poll_delay=0.1, recovery_grace=1.0), clock
+    return ImageLifecycle(
+        ims, RunOptions(clock=clock, write=lines.append, poll_delay=0.1, recovery_grace=1.0)
+    ), clock
 
 
 def test_an_ims_error_that_will_not_pass_ends_the_create_within_its_bound(emu: EmulatorServer) -> None:
@@ -85,7 +88,7 @@ def test_a_job_ims_lists_late_is_waited_through(emu: EmulatorServer) -> None:
     )
     lines: list[str] = []
     client = client_for(emu)
-    lifecycle = ImageLifecycle(client, write=lines.append, poll_delay=0.05, recovery_grace=30.0)
+    lifecycle = ImageLifecycle(client, RunOptions(write=lines.append, poll_delay=0.05, recovery_grace=30.0))
     record = lifecycle.create(inputs_for("ecs", "late-job"))
     assert record.outputs["status"] == "active" and len(create_posts(emu)) == 1
 
@@ -95,7 +98,9 @@ def test_a_job_ims_never_lists_fails_with_the_rerun_hint_and_the_rerun_adopts(em
         kind="status", status=404, error_code="IMG.0086", method="GET", path=JOB_PATHS, count=10_000
     )
     client = client_for(emu)
-    lifecycle = ImageLifecycle(client, write=lambda _line: None, poll_delay=0.05, recovery_grace=1.0)
+    lifecycle = ImageLifecycle(
+        client, RunOptions(write=lambda _line: None, poll_delay=0.05, recovery_grace=1.0)
+    )
     inputs = inputs_for("ecs", "lost-job")
     with pytest.raises(JobNotFoundError) as info:
         lifecycle.create(inputs)

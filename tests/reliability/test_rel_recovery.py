@@ -19,6 +19,7 @@ from ims_provider.emulator.server import EmulatorServer
 from ims_provider.errors import ImsProviderError
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.model.private_image import build_body, shape_of
+from ims_provider.operations import RunOptions
 from ims_provider.recovery import CLAIM_TAG, find_earlier
 from ims_provider.retry import NO_RETRY, RetryPolicy
 from ims_provider.waiter import FakeClock
@@ -251,7 +252,9 @@ def test_every_poll_failing_in_turn_does_not_end_the_wait(emu: EmulatorServer, f
     emu.admin.add_fault(method="GET", path=r"/v1/cloudimages/job/.*", count=6, **fault)
     emu.admin.add_fault(method="GET", path=r"/v2/cloudimages", count=2, **fault)
     client = client_for(emu, retry=NO_RETRY)
-    lifecycle = ImageLifecycle(client, clock=EmulatorLinkedClock(emu), write=lambda _l: None, poll_delay=5)
+    lifecycle = ImageLifecycle(
+        client, RunOptions(clock=EmulatorLinkedClock(emu), write=lambda _l: None, poll_delay=5)
+    )
     record = lifecycle.create({**inputs_for("ecs", "polls"), "timeouts": {"create": "1h"}})
     assert_one_set(emu, record.id, record.outputs, 1)
     polls = [e for e in emu.admin.requests(method="GET") if e["path"].startswith("/v1/cloudimages/job/")]
@@ -290,7 +293,9 @@ def test_data_image_registered_after_the_system_image_is_still_adopted(emu: Emul
         client.create_image({"data_images": inputs["data_images"]})
 
     clock = EmulatorLinkedClock(emu, on_first_sleep=register_data)
-    record = ImageLifecycle(client, clock=clock, write=lambda _l: None, poll_delay=1).create(inputs)
+    record = ImageLifecycle(client, RunOptions(clock=clock, write=lambda _l: None, poll_delay=1)).create(
+        inputs
+    )
     assert len(create_posts(emu)) == 2  # the two "earlier" requests; the create itself sent none
     assert_one_set(emu, record.id, record.outputs, 2)
 

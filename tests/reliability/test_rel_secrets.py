@@ -24,6 +24,7 @@ from ims_provider.config import load_config
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.errors import ImsProviderError
 from ims_provider.lifecycle import ImageLifecycle
+from ims_provider.operations import RunOptions
 from ims_provider.redact import Redactor
 from tests.engine.host import DynamicProviderHost
 from tests.reliability.support import inputs_for
@@ -188,7 +189,7 @@ def test_reprs_and_in_process_errors_carry_no_secret(secret_emu: EmulatorServer)
         raw = make(secret_emu)
         config = load_config(raw.get, {})
         client = ImsClient(config)
-        lifecycle = ImageLifecycle(client, write=cap.texts.append, poll_delay=0.1)
+        lifecycle = ImageLifecycle(client, RunOptions(write=cap.texts.append, poll_delay=0.1))
         cap.texts += [repr(config), str(config), repr(config.describe()), repr(client), repr(lifecycle)]
         cap.texts += [repr(config.auth()), str(config.auth()), repr(Redactor(config.secrets))]
         try:
@@ -219,7 +220,9 @@ def test_job_text_echoing_a_secret_is_redacted(secret_emu: EmulatorServer) -> No
     secret_emu.admin.fail_next_job("IMG.0057", f"cannot read the file with key {SECRET_KEY}")
     cap = Capture()
     raw = CONFIGS["aksk+token"](secret_emu)
-    lifecycle = ImageLifecycle(ImsClient(load_config(raw.get, {})), write=cap.texts.append, poll_delay=0.1)
+    lifecycle = ImageLifecycle(
+        ImsClient(load_config(raw.get, {})), RunOptions(write=cap.texts.append, poll_delay=0.1)
+    )
     with pytest.raises(ImsProviderError) as info:
         lifecycle.create(inputs_for("ecs", "echoing"))
     cap.texts += [str(info.value), repr(info.value), repr(info.value.__dict__)]
