@@ -53,17 +53,6 @@ class CopyRequest:
     vault_id: str | None = None
 
 
-def _body(body: object, allowed: frozenset[str]) -> Mapping[str, Any]:
-    if body is None or body == {}:
-        raise bad_request("IMG.0007", "The request body is empty.")
-    if not isinstance(body, dict):
-        raise bad_request("IMG.0001", "The request body must be a JSON object.")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise bad_request("IMG.0001", f"The parameter {unknown[0]} is not supported by this API.")
-    return body
-
-
 def _required_text(body: Mapping[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -73,7 +62,7 @@ def _required_text(body: Mapping[str, Any], key: str) -> str:
 
 def parse_copy_body(body: object) -> CopyRequest:
     """CopyImageInRegionRequestBody: `{name, description?, cmk_id?, enterprise_project_id?}`."""
-    obj = _body(body, IN_REGION_FIELDS)
+    obj = validation.request_object(body, IN_REGION_FIELDS)
     cmk_id = obj.get("cmk_id")
     if cmk_id is not None and (not isinstance(cmk_id, str) or not cmk_id.strip() or len(cmk_id) > 255):
         raise bad_request("IMG.0095", "The KMS key ID is invalid.")
@@ -88,7 +77,7 @@ def parse_copy_body(body: object) -> CopyRequest:
 def parse_cross_region_body(body: object) -> CopyRequest:
     """CopyImageCrossRegionRequestBody:
     `{name, description?, region, project_name, agency_name, vault_id?}`."""
-    obj = _body(body, CROSS_REGION_FIELDS)
+    obj = validation.request_object(body, CROSS_REGION_FIELDS)
     name = validation.check_name(obj.get("name"))
     description = validation.check_description(obj.get("description"))
     vault_id = obj.get("vault_id")

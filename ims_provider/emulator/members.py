@@ -15,6 +15,7 @@ from typing import Any
 from ims_provider.emulator.errors import bad_request
 from ims_provider.emulator.images import iso_s
 from ims_provider.emulator.jobs import Job
+from ims_provider.emulator.validation import request_object
 
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 ANSWERS = ("accepted", "rejected")  # what a member may set with PUT /v1/cloudimages/members
@@ -117,17 +118,6 @@ class MemberBook:
 # ---------------------------------------------------------------- request bodies
 
 
-def _object(body: object, allowed: set[str]) -> Mapping[str, Any]:
-    if body is None or body == {}:
-        raise bad_request("IMG.0007", "The request body is empty.")
-    if not isinstance(body, dict):
-        raise bad_request("IMG.0001", "The request body must be a JSON object.")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise bad_request("IMG.0001", f"The parameter {unknown[0]} is not supported by this API.")
-    return body
-
-
 def _ids(body: Mapping[str, Any], key: str, *, required: bool) -> list[str]:
     """A list of non-empty strings, duplicates dropped (order kept)."""
     value = body.get(key)
@@ -151,7 +141,7 @@ class MemberRequest:
 def parse_members_body(body: object) -> MemberRequest:
     """`{images: [...], projects: [...], domains?, organizations?}` (SDK BatchAddMembersRequestBody, used for
     both add and delete). Sharing with domains or organizations is not emulated (see the README)."""
-    obj = _object(body, {"images", "projects", "domains", "organizations"})
+    obj = request_object(body, frozenset({"images", "projects", "domains", "organizations"}))
     images = _ids(obj, "images", required=True)
     projects = _ids(obj, "projects", required=True)
     if not images or not projects:
@@ -174,7 +164,7 @@ class MemberAnswer:
 
 def parse_answer_body(body: object) -> MemberAnswer:
     """`{images: [...], project_id, status: accepted|rejected, vault_id?}` (BatchUpdateMembersRequestBody)."""
-    obj = _object(body, {"images", "project_id", "status", "vault_id"})
+    obj = request_object(body, frozenset({"images", "project_id", "status", "vault_id"}))
     images = _ids(obj, "images", required=True)
     if not images:
         raise bad_request("IMG.0001", "images must name at least one image ID.")

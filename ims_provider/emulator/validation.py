@@ -140,6 +140,16 @@ def _reject_unknown(obj: Mapping[str, Any], allowed: frozenset[str], where: str)
         raise bad_request("IMG.0001", f"The parameter {unknown[0]} is not supported {where}.")
 
 
+def request_object(body: object, allowed: frozenset[str], where: str = "by this API") -> Mapping[str, Any]:
+    """A request body that must be a non-empty JSON object of known parameters (IMG.0007 / IMG.0001)."""
+    if body is None or body == {}:
+        raise bad_request("IMG.0007", "The request body is empty.")
+    if not isinstance(body, dict):
+        raise bad_request("IMG.0001", "The request body must be a JSON object.")
+    _reject_unknown(body, allowed, where)
+    return body
+
+
 def check_name(value: object, field: str = "name") -> str:
     """1-128 characters: letters, digits, Chinese, `-`, `.`, `_`, space; no space at either end."""
     if value is None or value == "":
@@ -287,11 +297,7 @@ def _kind(body: Mapping[str, Any]) -> str:
 
 def validate_create(body: object) -> CreatePlan:
     """Validate a POST /v2/cloudimages/action body and return the plan it describes."""
-    if body is None or body == {}:
-        raise bad_request("IMG.0007", "The request body is empty.")
-    if not isinstance(body, dict):
-        raise bad_request("IMG.0001", "The request body must be a JSON object.")
-    _reject_unknown(body, ALL_FIELDS, "by this API")
+    body = request_object(body, ALL_FIELDS)
     kind = _kind(body)
     allowed = {"ecs": ECS_FIELDS, "data": ECS_FIELDS, "obs": OBS_FIELDS, "volume": VOLUME_FIELDS}[kind]
     where = {
@@ -457,11 +463,7 @@ def _volume_plan(body: Mapping[str, Any], ep: str) -> CreatePlan:
 
 def validate_tags_action(body: object) -> tuple[str, Tags]:
     """Body of POST .../tags/action: `{"action": "create"|"delete", "tags": [{key, value}]}`."""
-    if body is None or body == {}:
-        raise bad_request("IMG.0007", "The request body is empty.")
-    if not isinstance(body, dict):
-        raise bad_request("IMG.0001", "The request body must be a JSON object.")
-    _reject_unknown(body, frozenset({"action", "tags"}), "by the tag API")
+    body = request_object(body, frozenset({"action", "tags"}), "by the tag API")
     action = body.get("action")
     if action not in ("create", "delete"):
         raise bad_request("IMG.0001", "action must be create or delete.")
