@@ -20,7 +20,6 @@ from ims_provider.model.image_copy import (
     IN_REGION,
     copy_request,
     shape_of_copy,
-    target_region_of,
     timeouts_of,
 )
 from ims_provider.model.live import LiveImage
@@ -55,7 +54,7 @@ class CopyLifecycle:
         the program asks for on it, and claim it."""
         inputs = IMAGE_COPY.set_inputs(props)
         home = self.clients.home
-        region = target_region_of(inputs, self.home_region)
+        region = IMAGE_COPY.lives_in(inputs, self.home_region)
         path, body = copy_request(inputs, self.home_region)
         shape = shape_of_copy(inputs, self.home_region)
         ops = self._in(region)
@@ -97,15 +96,9 @@ class CopyLifecycle:
         reporter.finish(f"copy {image.id} in {region} active")
         return ImageRecord(image.id, IMAGE_COPY.state(inputs, fresh, {"job_id": job_id, "region": region}))
 
-    def _region_of(self, props: Mapping[str, Any]) -> str:
-        region = props.get("region")
-        if isinstance(region, str) and region:
-            return region
-        return target_region_of(IMAGE_COPY.applied_inputs(props), self.home_region)
-
     def read(self, image_id: str, props: Mapping[str, Any]) -> ImageRecord | None:
         """The copy as it is in its region, or None when it is gone there."""
-        region = self._region_of(props)
+        region = IMAGE_COPY.lives_in(props, self.home_region)
         ops = self._in(region)
         raw = ops.client.get_image(image_id)
         if raw is None or LiveImage(raw).gone:
@@ -118,7 +111,7 @@ class CopyLifecycle:
 
     def update(self, image_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         """Name, description, RAM bounds and tags change in place on the copy, in its region."""
-        region = self._region_of(olds)
+        region = IMAGE_COPY.lives_in(olds, self.home_region)
         ops = self._in(region)
         old = IMAGE_COPY.applied_inputs(olds)
         new = IMAGE_COPY.set_inputs(news)
@@ -132,7 +125,7 @@ class CopyLifecycle:
 
     def delete(self, image_id: str, props: Mapping[str, Any]) -> None:
         """Delete the copy in its region and wait until it is gone."""
-        region = self._region_of(props)
+        region = IMAGE_COPY.lives_in(props, self.home_region)
         deadline = self.clock.monotonic() + timeouts_of(IMAGE_COPY.applied_inputs(props))["delete"]
         try:
             self._in(region).delete_images([image_id], deadline)

@@ -33,7 +33,6 @@ from ims_provider.hostpool import widen_host
 from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.model.image_copy import IMAGE_COPY, check_copy, refused_in_place
 from ims_provider.model.image_share import (
-    ANSWER_IDENTITY,
     IMAGE_SHARE,
     IMAGE_SHARE_ACCEPTER,
     check_accepter,
@@ -125,19 +124,19 @@ class _ImsProvider(ResourceProvider, Generic[L]):
 
         An unknown value (a preview of a value another resource computes) counts as a change. A region left
         out and the region it stands for are the same (``ResourceSchema.located``). Not
-        ``delete_before_replace``: image names need not be unique, and the old image stays usable until its
-        replacement is active (an acceptance is the exception, below).
+        ``delete_before_replace`` (image names need not be unique, and the old image stays usable until its
+        replacement is active) unless the model says so (``replace_deletes_first``: an acceptance).
         """
-        recorded = olds.get("region")  # where the resource was made, when its outputs say
-        old = self.schema.located(
-            self.schema.applied_inputs(olds), recorded if isinstance(recorded, str) else self._region
-        )
+        old = self.schema.located(self.schema.applied_inputs(olds), self.schema.lives_in(olds, self._region))
         new = self.schema.located(self.schema.set_inputs(news), self._region)
         changed = self.schema.changed(old, new)
         replaces = self._replaces(id_, changed, old, new, olds)
         stables = sorted(self.schema.replacing - set(changed))
         return DiffResult(
-            changes=bool(changed), replaces=replaces, stables=stables, delete_before_replace=False
+            changes=bool(changed),
+            replaces=replaces,
+            stables=stables,
+            delete_before_replace=bool(replaces) and self.schema.replace_deletes_first,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -232,12 +231,3 @@ class ImageShareAccepterProvider(_ImsProvider[AccepterLifecycle]):
 
     def _check(self, news: Mapping[str, Any]) -> list[Failure]:
         return check_accepter(news)
-
-    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """A replacement of the same image in the same region (a new vault) rejects before it accepts: made
-        first, the new acceptance would find the share accepted already, and the old one's delete would
-        then reject it."""
-        result = super().diff(id_, olds, news)
-        if result.replaces and not ANSWER_IDENTITY & set(result.replaces):
-            result.delete_before_replace = True
-        return result

@@ -107,9 +107,15 @@ def _props(schema: ResourceSchema, args: Any, kwargs: Mapping[str, Any]) -> dict
     return props
 
 
-def _with_secret_inputs(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
-    """The inputs as last applied are what diff compares with; a secret input must stay secret in there."""
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=[APPLIED]))
+def _options(schema: ResourceSchema, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """The inputs as last applied are what diff compares with: a secret input must stay secret in there.
+    A resource whose model says so is replaced delete-first even when the engine forces the replacement
+    (``--replace``), which the provider's diff never sees; the program may still say otherwise."""
+    ours = pulumi.ResourceOptions(
+        delete_before_replace=True if schema.replace_deletes_first else None,
+    )
+    merged = pulumi.ResourceOptions.merge(ours, opts)
+    return pulumi.ResourceOptions.merge(merged, pulumi.ResourceOptions(additional_secret_outputs=[APPLIED]))
 
 
 class PrivateImage(Resource, module="ims", name="PrivateImage"):
@@ -160,7 +166,7 @@ class PrivateImage(Resource, module="ims", name="PrivateImage"):
         **kwargs: Any,
     ) -> None:
         props = _props(PRIVATE_IMAGE, args, kwargs)
-        super().__init__(PrivateImageProvider(), resource_name, props, _with_secret_inputs(opts))
+        super().__init__(PrivateImageProvider(), resource_name, props, _options(PRIVATE_IMAGE, opts))
 
     @staticmethod
     def get(
@@ -183,7 +189,6 @@ class ImageCopyArgs:
     name: pulumi.Input[str] | None = None
     description: pulumi.Input[str] | None = None
     target_region: pulumi.Input[str] | None = None
-    target_project_name: pulumi.Input[str] | None = None
     agency_name: pulumi.Input[str] | None = None
     vault_id: pulumi.Input[str] | None = None
     cmk_id: pulumi.Input[str] | None = None
@@ -220,7 +225,6 @@ class ImageCopy(Resource, module="ims", name="ImageCopy"):
     name: pulumi.Output[str]
     description: pulumi.Output[str | None]
     target_region: pulumi.Output[str | None]
-    target_project_name: pulumi.Output[str | None]
     agency_name: pulumi.Output[str | None]
     vault_id: pulumi.Output[str | None]
     cmk_id: pulumi.Output[str | None]
@@ -239,7 +243,7 @@ class ImageCopy(Resource, module="ims", name="ImageCopy"):
         **kwargs: Any,
     ) -> None:
         props = _props(IMAGE_COPY, args, kwargs)
-        super().__init__(ImageCopyProvider(), resource_name, props, _with_secret_inputs(opts))
+        super().__init__(ImageCopyProvider(), resource_name, props, _options(IMAGE_COPY, opts))
 
 
 @dataclass
@@ -271,7 +275,7 @@ class ImageShare(Resource, module="ims", name="ImageShare"):
         **kwargs: Any,
     ) -> None:
         props = _props(IMAGE_SHARE, args, kwargs)
-        super().__init__(ImageShareProvider(), resource_name, props, _with_secret_inputs(opts))
+        super().__init__(ImageShareProvider(), resource_name, props, _options(IMAGE_SHARE, opts))
 
 
 @dataclass
@@ -312,4 +316,6 @@ class ImageShareAccepter(Resource, module="ims", name="ImageShareAccepter"):
         **kwargs: Any,
     ) -> None:
         props = _props(IMAGE_SHARE_ACCEPTER, args, kwargs)
-        super().__init__(ImageShareAccepterProvider(), resource_name, props, _with_secret_inputs(opts))
+        super().__init__(
+            ImageShareAccepterProvider(), resource_name, props, _options(IMAGE_SHARE_ACCEPTER, opts)
+        )

@@ -15,6 +15,7 @@ from ims_provider.errors import ImsApiError, ImsProviderError, JobFailedError, W
 from ims_provider.jobs import JOB_DONE
 from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, share_timeouts
 from ims_provider.model.live import LiveImage
+from ims_provider.model.schema import ResourceSchema
 from ims_provider.operations import DEFAULT_OPTIONS, ImageOperations, ImageRecord, RunOptions
 from ims_provider.progress import ProgressReporter
 from ims_provider.regions import RegionalClients
@@ -93,9 +94,10 @@ class _Regional:
         self.clock = options.clock
         self.write = options.write
 
+    schema: ResourceSchema
+
     def region_of(self, props: Mapping[str, Any]) -> str:
-        region = props.get("region")
-        return region if isinstance(region, str) and region else self.clients.region
+        return self.schema.lives_in(props, self.clients.region)
 
     def client(self, region: str) -> ImsClient:
         return self.clients(region)
@@ -106,6 +108,8 @@ class _Regional:
 
 class ShareLifecycle(_Regional):
     """ImageShare: the program's target projects are members of the source image, in its region."""
+
+    schema = IMAGE_SHARE
 
     def create(self, props: Mapping[str, Any]) -> ImageRecord:
         inputs = IMAGE_SHARE.set_inputs(props)
@@ -195,6 +199,8 @@ class ShareLifecycle(_Regional):
 class AccepterLifecycle(_Regional):
     """ImageShareAccepter: the provider's project, a member of someone else's image, accepts it (and rejects
     it again on delete, so the image leaves the project's list, as Terraform does)."""
+
+    schema = IMAGE_SHARE_ACCEPTER
 
     def _shared(self, client: ImsClient, image_id: str, status: str) -> LiveImage | None:
         """The image as this project sees it, when its membership has ``status``."""

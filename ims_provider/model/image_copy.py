@@ -65,15 +65,6 @@ FIELDS: tuple[Field, ...] = (
         "copies across (the copy lives, is changed and deleted there)",
     ),
     Field(
-        "target_project_name",
-        ResourceId,
-        {ACROSS: OPTIONAL},
-        Change.REPLACE,
-        located=True,
-        rule_text="the project in the target region (a project *name*); default: the region's default "
-        "project, named after the region",
-    ),
-    Field(
         "agency_name",
         ResourceId,
         {ACROSS: REQUIRED},
@@ -176,7 +167,9 @@ def copy_request(inputs: Mapping[str, Any], home_region: str) -> tuple[str, dict
         body.update({k: known[k] for k in ("cmk_id", "enterprise_project_id") if known.get(k) is not None})
         return path, body
     body["region"] = known["target_region"]
-    body["project_name"] = known.get("target_project_name") or known["target_region"]
+    # The copy goes to the target region's default project, named after the region (as Terraform sends it):
+    # the provider reads, changes and deletes it there, as that project (RegionalClients).
+    body["project_name"] = known["target_region"]
     body["agency_name"] = known["agency_name"]
     if known.get("vault_id") is not None:
         body["vault_id"] = known["vault_id"]
@@ -190,11 +183,6 @@ def refused_in_place(changed: Sequence[str], image_type: Any) -> list[str]:
     if image_type != DATA_IMAGE_TYPE:
         return []
     return [n for n in changed if IMAGE_COPY.field(n).patch is not None and n in IMAGE_COPY.updatable]
-
-
-def target_region_of(inputs: Mapping[str, Any], home_region: str) -> str:
-    target = inputs.get("target_region")
-    return str(target) if isinstance(target, str) and target else home_region
 
 
 def shape_of_copy(inputs: Mapping[str, Any], home_region: str) -> RequestShape:
@@ -221,6 +209,5 @@ __all__ = [
     "copy_request",
     "refused_in_place",
     "shape_of_copy",
-    "target_region_of",
     "timeouts_of",
 ]

@@ -149,13 +149,10 @@ IMAGE_SHARE_ACCEPTER = ResourceSchema(
     path_order=(ACCEPT,),
     path_names=((ACCEPT, "accepting a shared image"),),
     region_input="region",
+    # Made first, a new acceptance of the same image would find it accepted already, and the old one's
+    # delete would then reject it: the old one is rejected first (a new vault, or a forced replacement).
+    replace_deletes_first=True,
 )
-
-
-# An acceptance is the member's answer for one image in one region. Replacing it for anything else (a new
-# vault) answers that same membership again: the old one must be rejected before the new one accepts, or the
-# engine's create-then-delete would accept (nothing to do) and then reject.
-ANSWER_IDENTITY = frozenset({"image_id", "region"})
 
 
 def check_share(inputs: Mapping[str, Any]) -> list[Failure]:
@@ -172,7 +169,6 @@ def share_timeouts(inputs: Mapping[str, Any]) -> dict[str, float]:
 
 __all__ = [
     "ACCEPT",
-    "ANSWER_IDENTITY",
     "IMAGE_SHARE",
     "IMAGE_SHARE_ACCEPTER",
     "MAX_MEMBERS",

@@ -223,6 +223,9 @@ class ResourceSchema:
     path_order: tuple[str, ...] = field(default=())
     path_names: tuple[tuple[str, str], ...] = ()  # what a message calls each path
     region_input: str | None = None  # the input naming the region it lives in; left out: the provider's
+    # A replacement deletes the old resource first (the engine's delete_before_replace): for a resource whose
+    # create would find the old one's work done and whose delete would then undo it.
+    replace_deletes_first: bool = False
 
     def located(self, inputs: Mapping[str, Any], region: str | None) -> dict[str, Any]:
         """The inputs with their region said: leaving ``region_input`` out means ``region`` (the provider's,
@@ -232,6 +235,19 @@ class ResourceSchema:
         if name is not None and region and inputs.get(name) in (None, ""):
             return {**inputs, name: region}
         return dict(inputs)
+
+    def lives_in(self, props: Mapping[str, Any], provider_region: str) -> str:
+        """The region the resource lives in: the one its outputs record (``region``), else its region input,
+        else the provider's. ``props`` are its outputs, or before create its inputs."""
+        if APPLIED in props or "input_keys" in props:  # outputs
+            recorded = props.get("region")
+            if isinstance(recorded, str) and recorded:
+                return recorded
+            inputs = self.applied_inputs(props)
+        else:
+            inputs = self.set_inputs(props)
+        said = self.located(inputs, provider_region).get(self.region_input or "")
+        return said if isinstance(said, str) and said else provider_region
 
     def describe(self, path: str) -> str:
         return dict(self.path_names).get(path, path)

@@ -597,10 +597,6 @@ def _refusal_cases(emu: EmulatorServer) -> dict[str, tuple[dict[str, Any], str]]
         "full-ECS source within the region": ({"source_image_id": whole}, "IMG.0130"),
         "unknown source": ({"source_image_id": str(uuid.uuid4())}, "IMG.0027"),
         "unknown agency": ({"source_image_id": plain, **across(agency_name="no_such_agency")}, "IMG.0179"),
-        "another project": (
-            {"source_image_id": plain, **across(target_project_name="cn-south-1_x")},
-            "IMG.0145",
-        ),
         "encrypted source across": ({"source_image_id": encrypted, **across()}, "IMG.0105"),
         "ISO source across": ({"source_image_id": iso, **across()}, "IMG.0167"),
         "full-ECS source across without a vault": ({"source_image_id": whole, **across()}, "IMG.0001"),

@@ -414,7 +414,8 @@ def test_accept_replaced_when_the_image_changes(
     program = {"image_id": golden}
     res = up(accepter, "accept", program)
     diff, _ = accepter.preview(res.name, res.id, res.state, res.inputs, {"image_id": "another-image"})
-    assert (diff.changes, list(diff.replaces), diff.deleteBeforeReplace) == (DIFF_SOME, ["image_id"], False)
+    # delete first: the old image is rejected, then the new one accepted (an acceptance always is)
+    assert (diff.changes, list(diff.replaces), diff.deleteBeforeReplace) == (DIFF_SOME, ["image_id"], True)
     diff, _ = accepter.preview(res.name, res.id, res.state, res.inputs, {**program, "region": HOME_REGION})
     assert diff.changes == DIFF_NONE  # the provider's region, named
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pulumi
 import pytest
 from pulumi.output import Unknown
 
@@ -77,9 +78,7 @@ def test_copy_bodies_are_what_each_api_takes() -> None:
         "agency_name": "ims_admin_agency",
         "vault_id": "vault-1",
     }
-    assert copy_request(across(target_project_name="cn-south-1_team"), HOME)[1]["project_name"] == (
-        "cn-south-1_team"
-    )
+    assert "target_project_name" not in IMAGE_COPY.input_names  # the default project only, as Terraform
 
 
 @pytest.mark.parametrize(
@@ -115,7 +114,6 @@ def test_what_a_copy_changes_in_place() -> None:
     assert {
         "source_image_id",
         "target_region",
-        "target_project_name",
         "agency_name",
         "vault_id",
         "cmk_id",
@@ -173,3 +171,17 @@ def test_members_are_a_set_and_change_in_place() -> None:
     assert changed == ["target_project_ids"] and IMAGE_SHARE.replaces(changed, old, old) == []
     assert IMAGE_SHARE_ACCEPTER.replacing == {"image_id", "vault_id", "region"}
     assert IMAGE_SHARE.replacing == {"source_image_id", "region"}
+
+
+def test_an_acceptance_is_replaced_delete_first_even_when_the_engine_forces_it() -> None:
+    """`pulumi up --replace` never asks the provider's diff: the resource option says it, and only for the
+    resource whose model does; a program may still say otherwise."""
+    from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER
+    from ims_provider.resource import _options
+
+    assert _options(IMAGE_SHARE_ACCEPTER, None).delete_before_replace is True
+    assert _options(IMAGE_SHARE, None).delete_before_replace is None
+    keep = pulumi.ResourceOptions(delete_before_replace=False, protect=True)
+    merged = _options(IMAGE_SHARE_ACCEPTER, keep)
+    assert (merged.delete_before_replace, merged.protect) == (False, True)
+    assert merged.additional_secret_outputs == ["applied_inputs"]
