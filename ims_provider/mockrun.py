@@ -94,7 +94,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
     """Mocks that run the real dynamic providers, hand other types to ``handlers``, and answer stack
     references from ``stacks`` (stack name -> its outputs)."""
 
-    stack_config: Mapping[str, str]
+    stack_config: Mapping[str, str] = field(repr=False)  # it may hold keys: never in a repr or a traceback
     project: str
     handlers: Mapping[str, ResourceHandler] = field(default_factory=dict)
     call_dynamic: bool = True

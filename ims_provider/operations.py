@@ -68,7 +68,7 @@ class ImageRecord:
 class RunOptions:
     """How the operations of one provider host run, whatever the resource: the clock (virtual in tests),
     where notes go, whether progress lines are written, the first job poll's delay (``ims:pollDelay``) and
-    how long IMS is given to show what it accepted (``ims:recoveryGrace``; None: the client's config)."""
+    how long IMS is given to show what it accepted (``ims:recoveryGrace``; None: the default)."""
 
     clock: Clock = SYSTEM_CLOCK
     write: Callable[[str], None] = write_line
@@ -100,10 +100,8 @@ class ImageOperations:
             if poll_delay is None
             else JOB.with_schedule(dataclasses.replace(JOB.schedule, initial_delay=poll_delay))
         )
-        recovery_grace = options.recovery_grace
-        if recovery_grace is None:
-            recovery_grace = getattr(client.config, "recovery_grace", None)
-        self.recovery_grace = DEFAULT_RECOVERY_GRACE if recovery_grace is None else recovery_grace
+        grace = options.recovery_grace
+        self.recovery_grace = DEFAULT_RECOVERY_GRACE if grace is None else grace
 
     def _reporter(self, label: str) -> ProgressReporter:
         return ProgressReporter(label, write=self.write, clock=self.clock, enabled=self.progress)

@@ -59,8 +59,10 @@ L = TypeVar("L", bound=Lifecycle)
 
 
 def _options(config: ProviderConfig) -> RunOptions:
-    """The stack's settings for how operations run (the recovery grace is read from the client's config)."""
-    return RunOptions(progress=config.progress, poll_delay=config.poll_delay)
+    """The stack's settings for how operations run."""
+    return RunOptions(
+        progress=config.progress, poll_delay=config.poll_delay, recovery_grace=config.recovery_grace
+    )
 
 
 class _ImsProvider(ResourceProvider, Generic[L]):

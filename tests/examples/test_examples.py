@@ -539,3 +539,9 @@ def test_golden_pipeline_consumer_needs_the_producer(emu: EmulatorServer) -> Non
         )
     assert [r for r in trial.runs[0].mocks.resources if r.typ.startswith(DYNAMIC_TYPE_PREFIX)] == []
     assert emu.admin.requests(method="PUT") == []
+
+
+def test_program_mocks_keep_the_stack_config_out_of_their_repr() -> None:
+    """The stack config holds keys; a repr of the mocks (a traceback, a log line) must not show them."""
+    mocks = ProgramMocks(stack_config={"ims:secretKey": "not-for-your-eyes"}, project="p")
+    assert "not-for-your-eyes" not in repr(mocks)

@@ -483,3 +483,16 @@ def test_max_parallel_must_be_a_whole_number_from_4_to_1024(raw: str) -> None:
     with pytest.raises(ConfigError, match=r"ims:maxParallel must be a whole number from 4 to 1024") as info:
         load({**BASE, "ims:maxParallel": raw})
     assert "pulumi up --parallel" in str(info.value)
+
+
+def test_the_stack_timing_settings_reach_every_lifecycle() -> None:
+    """ims:recoveryGrace, ims:pollDelay and ims:progress are what the host's operations run with."""
+    from ims_provider.client import ImsClient
+    from ims_provider.operations import DEFAULT_RECOVERY_GRACE, ImageOperations
+    from ims_provider.provider import _options
+
+    cfg = load({**BASE, "ims:recoveryGrace": "7", "ims:pollDelay": "0.5", "ims:progress": "false"})
+    options = _options(cfg)
+    assert (options.recovery_grace, options.poll_delay, options.progress) == (7.0, 0.5, False)
+    assert ImageOperations(ImsClient(cfg), options).recovery_grace == 7.0
+    assert ImageOperations(ImsClient(load()), _options(load())).recovery_grace == DEFAULT_RECOVERY_GRACE
