@@ -36,7 +36,6 @@ __all__ = ["BASE_IMAGE_ID", "TRYOUT_STACK", "Trial", "emulated_config", "main", 
 
 TRYOUT_STACK = "tryout"
 REGIONS = ("cn-north-4", "cn-south-1")  # the emulator's home region first; copies go to the second
-MEMBER = "member"  # the emulator's second account (ims_provider.emulator.accounts.MEMBER_ACCOUNT)
 # A public image ECS knows and IMS does not: what the examples' builder ECSs start from.
 BASE_IMAGE_ID = "a8b7c6d5-0000-4f00-8e00-00000000c079"
 BASE_IMAGE_OS = "CentOS 7.9 64bit"
@@ -50,8 +49,15 @@ EMULATED_CONFIG: Mapping[str, Callable[[Any], str]] = {
     "baseImageId": lambda emu: BASE_IMAGE_ID,
     "copyRegion": lambda emu: emu.regions[1],
     "agencyName": lambda emu: emu.account().agencies[0],
-    "consumerProjectId": lambda emu: emu.project_for(emu.regions[1], MEMBER),
+    "consumerProjectId": lambda emu: emu.project_for(emu.regions[1], _accounts()[1]),
 }
+
+
+def _accounts() -> tuple[str, str]:
+    """The emulator's first and second account, by name (imported late: the emulator is an extra)."""
+    from ims_provider.emulator.accounts import DEFAULT_ACCOUNT, MEMBER_ACCOUNT
+
+    return DEFAULT_ACCOUNT, MEMBER_ACCOUNT
 
 
 def stacks_of(directory: Path) -> list[Path]:
@@ -103,7 +109,7 @@ class Trial:
     runs: list[StackRun] = field(default_factory=list)
 
     def run(self, directory: Path, extra_config: Mapping[str, str] | None = None) -> StackRun:
-        account = "default" if not self.runs else MEMBER
+        account = _accounts()[0] if not self.runs else _accounts()[1]
         config = {**emulated_config(self.emu, directory, account=account, progress=self.progress)}
         project = project_name(directory)
         for before in self.runs:  # a consumer names its producer's stack
