@@ -190,7 +190,15 @@ def shape_of_copy(inputs: Mapping[str, Any], home_region: str) -> RequestShape:
     path, _ = copy_request(inputs, home_region)
     request = {k: v for k, v in inputs.items() if k not in IMAGE_COPY.control and not k.startswith("__")}
     comparison = Comparison(IMAGE_COPY, path, request)
-    expected = Expected(str(inputs["name"]), SOURCE_KEY, str(inputs["source_image_id"]), None, (comparison,))
+    # A copy may carry its source's claim (IMS does not say whether it copies custom attributes and tags).
+    expected = Expected(
+        str(inputs["name"]),
+        SOURCE_KEY,
+        str(inputs["source_image_id"]),
+        None,
+        (comparison,),
+        own_claim_only=True,
+    )
     return RequestShape(expected, ())
 
 

@@ -20,7 +20,7 @@ from ims_provider.model.image_copy import (
     shape_of_copy,
 )
 from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, check_accepter, check_share
-from ims_provider.model.live import LiveImage
+from ims_provider.model.live import CLAIM_ATTRIBUTE, CLAIM_TAG, LiveImage
 from ims_provider.model.private_image import PRIVATE_IMAGE
 from ims_provider.resource import (
     ImageCopy,
@@ -141,6 +141,20 @@ def test_a_copy_is_recognised_by_name_and_source_but_not_by_what_is_set_afterwar
     assert shape.primary.candidate(image, PROJECT) and shape.primary.differences(image) == []
     other = LiveImage({**image.raw, "__description": "other"}, tags={})
     assert [d.field for d in shape.primary.differences(other)] == ["description"]
+
+
+def test_a_copy_counts_only_its_own_claim() -> None:
+    """A claim taken from the source (valued with the source's ID) is not the copy's: the copy is still an
+    earlier attempt's to adopt. Its own claim (its ID) keeps it from being adopted, as a PrivateImage's does
+    with any claim."""
+    copy_shape = shape_of_copy(copy(), HOME).primary
+    image = LiveImage({"id": "c", "name": "golden-copy", "status": "active", "__originalimagename": SOURCE})
+    inherited = LiveImage({**image.raw, CLAIM_ATTRIBUTE: SOURCE})
+    own = LiveImage({**image.raw, CLAIM_ATTRIBUTE: "c"})
+    tagged = LiveImage(image.raw, tags={CLAIM_TAG: SOURCE})
+    assert [copy_shape.claimed(i) for i in (image, inherited, own, tagged)] == [False, False, True, False]
+    any_claim = dataclasses.replace(copy_shape, own_claim_only=False)
+    assert [any_claim.claimed(i) for i in (image, inherited, own, tagged)] == [False, True, True, True]
 
 
 def test_copies_share_private_image_rules_and_reports() -> None:
