@@ -596,7 +596,9 @@ def test_a_failed_copy_job_leaves_nothing_behind(
     [job] = pemu.admin.state()["jobs"]
     assert f"IMS job {job['job_id']} failed: IMG.0061: The copy task failed." in message
     assert len(copy_posts(pemu)) == 1
-    assert [i["id"] for i in pemu.admin.state()["images"]] == [source]
+    # Nothing left in the source region (but the source) nor in the target region (the copy IMS made there).
+    assert [i["id"] for i in pemu.admin.state(HOME_REGION)["images"]] == [source]
+    assert pemu.admin.state(OTHER_REGION)["images"] == []
 
 
 def test_a_min_ram_above_the_inherited_max_ram_names_the_copy_for_the_rerun(
