@@ -12,7 +12,8 @@ owner first, then every input IMS stores as given (:class:`~ims_provider.model.e
 key/value pairs from the tag API). One that matches name and source but differs elsewhere is left alone and
 named in a warning. Once a create has finished, it *claims* its images (a custom attribute on a system image;
 a tag on a data image, which IMS refuses to PATCH, ``IMG.0168``), valued with the resource ID. Claimed images
-are never adopted, so two resources with identical inputs still get two images.
+are never adopted, so two resources with identical inputs still get two images. A copy counts only a claim
+valued with its own ID (:attr:`Expected.own_claim_only`): one it took from its source is not its own.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def matching(
         if image.id in exclude or not expected.candidate(image, project):
             continue
         image = look_up(client, image)
-        if image.claim is not None:
+        if expected.claimed(image):
             continue
         differences = expected.differences(image)
         if differences:

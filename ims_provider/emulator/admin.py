@@ -151,7 +151,7 @@ class AdminClient:
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
         """job_seconds, progress_profile, data_image_report, image_quota, activation_seconds, delete_seconds,
-        auth_token, member_job_seconds, member_quota."""
+        auth_token, member_job_seconds, member_quota, copy_marks."""
         result: dict[str, Any] = self._call("PUT", "/settings", changes)
         return result
 

@@ -17,8 +17,10 @@ from ims_provider.emulator.accounts import Caller
 from ims_provider.emulator.core import BackendCore, Entry
 from ims_provider.emulator.errors import bad_request
 from ims_provider.emulator.faults import Fault
-from ims_provider.emulator.images import GIB, Image
+from ims_provider.emulator.images import GIB, RESERVED, Image
+from ims_provider.emulator.jobs import Job
 from ims_provider.emulator.regions import Region
+from ims_provider.emulator.validation import CUSTOM_ATTR_RE, MUTABLE_FIXED
 
 IN_REGION_JOB = "imsCopyImageInRegionJob"
 CROSS_REGION_JOB = "imsCrossRegionCopyImageJob"
@@ -27,7 +29,8 @@ MAX_COPY_BYTES = 128 * GIB  # cross-region copies and copies of shared images (H
 IN_REGION_FIELDS = frozenset({"name", "description", "cmk_id", "enterprise_project_id"})
 CROSS_REGION_FIELDS = frozenset({"name", "description", "region", "project_name", "agency_name", "vault_id"})
 # What a copy takes from its source (which attributes IMS copies is not published: inferred). The rest is the
-# new image's own: name, description, owner, enterprise project, key, tags (none), custom attributes (none).
+# new image's own: name, description, owner, enterprise project, key, tags (none), custom attributes (none;
+# the ``copy_marks`` setting serves the other reading: the source's tags and custom attributes).
 INHERITED = frozenset(
     {
         "min_disk", "min_ram", "max_ram", "disk_format", "container_format", "size", "virtual_size",
@@ -114,6 +117,15 @@ def copied_attrs(source: Image, owner: str, request: CopyRequest, ep: str) -> di
     return attrs
 
 
+def custom_attributes(image: Image) -> dict[str, Any]:
+    """The attributes a user added with PATCH (lower-case keys IMS does not define)."""
+    return {
+        k: v
+        for k, v in image.attrs.items()
+        if k not in RESERVED and k not in MUTABLE_FIXED and CUSTOM_ATTR_RE.match(k)
+    }
+
+
 def _image_bytes(image: Image) -> int:
     try:
         return int(image.attrs.get("__image_size") or 0)
@@ -143,9 +155,20 @@ class CopyActions(BackendCore):
             attrs = copied_attrs(image, caller.project_id, request, request.enterprise_project_id)
             if request.cmk_id:
                 attrs["__system__cmkid"] = request.cmk_id
-            copy = self._new_image(region, attrs, now, job, caller.region, data_image=image.data_image)
+            copy = self._new_copy(region, image, attrs, now, job, caller.region)
             job.image_id, job.image_name = copy.id, request.name
             return job.job_id
+
+    def _new_copy(
+        self, region: Region, source: Image, attrs: dict[str, Any], now: float, job: Job, job_region: str
+    ) -> Image:
+        """The copy in ``region``; with the ``copy_marks`` setting "source's", it also takes the source's
+        tags and custom attributes (IMS does not say whether it does)."""
+        tags: dict[str, str] = {}
+        if self.settings.copy_marks == "source's":
+            attrs = {**custom_attributes(source), **attrs}
+            tags = dict(source.tags)
+        return self._new_image(region, attrs, now, job, job_region, tags=tags, data_image=source.data_image)
 
     def _check_shared_source(self, caller: Caller, region: Region, image: Image) -> None:
         """A member copies a shared image only once it has accepted it, and never an encrypted one (OTC
@@ -206,7 +229,7 @@ class CopyActions(BackendCore):
             self._check_quota(target, target_project, now, 1)
             job = self._new_job(caller, CROSS_REGION_JOB, now, take_fault() if take_fault else None)
             attrs = copied_attrs(image, target_project, request, "0")
-            copy = self._new_image(target, attrs, now, job, caller.region, data_image=image.data_image)
+            copy = self._new_copy(target, image, attrs, now, job, caller.region)
             copy.backup_type = image.backup_type
             job.image_id, job.image_name = copy.id, request.name
             return job.job_id

@@ -13,6 +13,9 @@ PROGRESS_PROFILES = ("linear", "front_loaded", "stepped", "absent")
 # each known reading is available: sub-job results (as for data-images-only jobs), the older
 # `entities.__data_images` string (comma-separated IDs), or nowhere (only the system image's ID).
 DATA_IMAGE_REPORTS = ("sub_jobs", "data_images", "none")
+# Whether a copy takes its source's tags and custom attributes: IMS does not say (ims-api-more.md §11), so
+# the emulator's inferred default ("none": it takes neither) and the other reading ("source's") are both here.
+COPY_MARKS = ("none", "source's")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Settings:
     auth_token: str | None = None  # the default account's token
     member_job_seconds: float = 1.0  # how long a member job (add, accept/reject, remove) runs
     member_quota: int = MAX_MEMBERS  # members per system or data disk image (a full-ECS image: at most 10)
+    copy_marks: str = "none"  # what a copy takes of its source's tags and custom attributes (COPY_MARKS)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,6 +60,8 @@ class Settings:
             raise ValueError(f"progress_profile must be one of {', '.join(PROGRESS_PROFILES)}")
         if new.data_image_report not in DATA_IMAGE_REPORTS:
             raise ValueError(f"data_image_report must be one of {', '.join(DATA_IMAGE_REPORTS)}")
+        if new.copy_marks not in COPY_MARKS:
+            raise ValueError(f"copy_marks must be one of {', '.join(COPY_MARKS)}")
         for name in ("image_quota", "member_quota"):
             value = getattr(new, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -56,33 +56,50 @@ def output_table(schema: ResourceSchema) -> str:
     return "\n".join(rows)
 
 
-def recovery_rules(schema: ResourceSchema) -> str:
-    """What recovery compares, the rules where IMS decides a value itself, and what it cannot compare."""
+def recovery_rules(schema: ResourceSchema, *, by_path: bool = False) -> str:
+    """What recovery compares, the rules where IMS decides a value itself, and what it cannot compare;
+    ``by_path``: also which inputs only some paths take (and so are compared on those only)."""
     groups: dict[str, list[str]] = {}
     notes = []
     entries = []
+    afterwards = []
     for field in schema.fields:
         if field.entries is not None:
             entries.append(f"each `{field.name}` entry: {_compared(field.entries)}")
+        if field.located:
+            notes.append(f"- `{field.name}`: not compared: it says where to look (the region of the image).")
         reported = field.reported
         if reported is None or field.control:
+            continue
+        if field.applied_after:
+            afterwards.append(field)
             continue
         groups.setdefault(reported.key, []).append(f"`{field.name}`")
         if reported.note:
             notes.append(f"- `{field.name}`: {reported.note}.")
         elif reported.unset is DERIVED and field.name != "name":
             notes.append(f"- `{field.name}`: compared only when the program sets it (else IMS chooses it).")
+        if by_path and len(field.on) < len(schema.path_order):
+            paths = " or ".join(schema.describe(p) for p in schema.path_order if p in field.on)
+            notes.append(f"- `{field.name}`: compared only on {paths} (the only one that takes it).")
     lines = [
         "Compared: "
-        + _join(groups)
-        + "; "
-        + "; ".join(entries)
+        + "; ".join([_join(groups), *entries])
         + ". An input the program leaves out is compared with IMS's default.",
         *notes,
+    ]
+    if afterwards:
+        later: dict[str, list[str]] = {}
+        for field in afterwards:
+            assert field.reported is not None
+            later.setdefault(field.reported.key, []).append(f"`{field.name}`")
+        names = ", ".join(" / ".join(group) for group in later.values())
+        lines.append(f"Set on the image once it is active, so not compared: {names}.")
+    lines.append(
         "Not reported by IMS, so not compared (the residual risk): "
         + ", ".join(f"`{name}`" for name in schema.unreported)
-        + ".",
-    ]
+        + "."
+    )
     return "\n".join(lines)
 
 
@@ -133,6 +150,7 @@ BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
     "configuration": (README, config_table),
     "credentials": (README, credentials_table),
     "what recovery compares": (RECOVERY, lambda: recovery_rules(PRIVATE_IMAGE)),
+    "what copy recovery compares": (RECOVERY, lambda: recovery_rules(IMAGE_COPY, by_path=True)),
     "what is retried": (RELIABILITY, retry_table),
 }
 

@@ -44,13 +44,19 @@ class Comparison:
 @dataclass(frozen=True)
 class Expected:
     """One image a request makes: its name (None: IMS names it), the attribute that shows its source and
-    that attribute's value, whether it is a data image, and what else must agree."""
+    that attribute's value, whether it is a data image, and what else must agree.
+
+    ``own_claim_only``: only a claim that names the image itself marks it as another resource's. A copy is
+    claimed with its own ID, and may carry its source's claim (IMS does not say whether a copy takes custom
+    attributes and tags): that one is not the copy's, so it does not keep an interrupted copy from being
+    adopted."""
 
     name: str | None
     source_key: str
     source: str
     data_image: bool | None  # None: either (a copy is of the kind of its source)
     comparisons: tuple[Comparison, ...] = ()
+    own_claim_only: bool = False
 
     def candidate(self, live: LiveImage, project: str) -> bool:
         """Name, source, kind, owner and a live status: worth comparing in full."""
@@ -61,6 +67,12 @@ class Expected:
             and live.owner in (None, project)
             and live.live
         )
+
+    def claimed(self, live: LiveImage) -> bool:
+        """Marked as tracked by a resource (so never adopted): by any claim, or with ``own_claim_only`` by
+        one valued with the image's own ID."""
+        claim = live.claim
+        return claim is not None and (not self.own_claim_only or claim == live.id)
 
     def differences(self, live: LiveImage) -> list[Difference]:
         found: list[Difference] = []

@@ -16,8 +16,8 @@ from typing import Any
 
 from ims_provider.model.expected import Comparison, Expected, RequestShape
 from ims_provider.model.live import DATA_IMAGE_TYPE
-from ims_provider.model.private_image import IMAGE_ATTRIBUTES, PRIVATE_IMAGE
-from ims_provider.model.rules import Failure, RamBounds, RegionId, ResourceId, seconds_of
+from ims_provider.model.private_image import IMAGE_ATTRIBUTES, PRIVATE_IMAGE, timeouts_of
+from ims_provider.model.rules import Failure, RamBounds, RegionId, ResourceId
 from ims_provider.model.schema import (
     OPTIONAL,
     REQUIRED,
@@ -36,7 +36,6 @@ BOTH = {IN_REGION: OPTIONAL, ACROSS: OPTIONAL}
 # What IMS's job names the copy's source by. Inferred: IMS documents __originalimagename as the parent image,
 # but does not say that a copy carries it (ims-api-more.md §1, UNVERIFIED).
 SOURCE_KEY = "__originalimagename"
-DEFAULT_TIMEOUTS: dict[str, float] = {"create": 3600.0, "update": 600.0, "delete": 600.0}  # Terraform's 60m
 
 
 def _on(name: str, on: Mapping[str, Presence], **changes: Any) -> Field:
@@ -88,13 +87,9 @@ FIELDS: tuple[Field, ...] = (
     _on("max_ram", BOTH, applied_after=True),
     _on("tags", BOTH, applied_after=True),
     _on("image_tags", BOTH, applied_after=True),
-    _on(
-        "timeouts",
-        {IN_REGION: OPTIONAL, ACROSS: OPTIONAL},
-        rule_text=PRIVATE_IMAGE.field("timeouts").rule_text.replace(
-            "create 60m, update 10m, delete 10m", "create 60m, update 10m, delete 10m (Terraform's)"
-        ),
-    ),
+    # PrivateImage's timeouts and their defaults (timeouts_of): a copy job may take as long as a create
+    # (Terraform waits 60m for a copy job too, ims-api-more.md §9).
+    _on("timeouts", BOTH),
 )
 
 
@@ -190,12 +185,16 @@ def shape_of_copy(inputs: Mapping[str, Any], home_region: str) -> RequestShape:
     path, _ = copy_request(inputs, home_region)
     request = {k: v for k, v in inputs.items() if k not in IMAGE_COPY.control and not k.startswith("__")}
     comparison = Comparison(IMAGE_COPY, path, request)
-    expected = Expected(str(inputs["name"]), SOURCE_KEY, str(inputs["source_image_id"]), None, (comparison,))
+    # A copy may carry its source's claim (IMS does not say whether it copies custom attributes and tags).
+    expected = Expected(
+        str(inputs["name"]),
+        SOURCE_KEY,
+        str(inputs["source_image_id"]),
+        None,
+        (comparison,),
+        own_claim_only=True,
+    )
     return RequestShape(expected, ())
-
-
-def timeouts_of(inputs: Mapping[str, Any]) -> dict[str, float]:
-    return seconds_of(inputs.get("timeouts"), DEFAULT_TIMEOUTS)
 
 
 __all__ = [

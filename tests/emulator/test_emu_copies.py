@@ -10,6 +10,7 @@ from emu_support import Ims, ims_error
 
 from ims_provider.emulator import EmulatorServer
 from ims_provider.emulator import fixtures as fx
+from ims_provider.emulator.admin import AdminError
 
 AGENCY = "ims_admin_agency"
 
@@ -157,6 +158,34 @@ def test_a_failed_copy_job_leaves_no_copy(owner: Ims) -> None:
     job = owner.wait(owner.started("POST", f"/v1/cloudimages/{source}/copy", {"name": "doomed"}))
     assert job["status"] == "FAIL" and job["error_code"] == "IMG.0061" and "image_id" not in job["entities"]
     assert [i["id"] for i in owner.listed()] == [source]
+
+
+@pytest.mark.parametrize("marks", ["none", "source's"])
+def test_what_a_copy_takes_of_its_sources_tags_and_custom_attributes(
+    owner: Ims, owner_south: Ims, marks: str
+) -> None:
+    """IMS does not say whether a copy takes its source's tags and custom attributes: by default (inferred)
+    it takes neither; the ``copy_marks`` setting "source's" serves the other reading, within a region and
+    across."""
+    owner.admin.update_settings(copy_marks=marks)
+    source = made(owner, name="src", instance_id=fx.SEED_ECS_ID, image_tags=[{"key": "k", "value": "v"}])
+    mark = [
+        {"op": "add", "path": "/made_by", "value": "me"},
+        {"op": "add", "path": "/min_ram", "value": 1024},
+    ]
+    assert owner.patch(f"/v2/cloudimages/{source}", json=mark).ok
+    inside = owner.done("POST", f"/v1/cloudimages/{source}/copy", {"name": "near"})["entities"]["image_id"]
+    response = cross(owner, source)
+    assert response.status_code == 200, response.text
+    far_id = owner.wait(response.json()["job_id"])["entities"]["image_id"]
+    for copied in (owner.image(inside), owner_south.image(far_id)):
+        assert copied is not None and copied["min_ram"] == 1024  # inherited either way
+        if marks == "none":
+            assert "made_by" not in copied and copied["tags"] == []
+        else:
+            assert copied["made_by"] == "me" and copied["tags"] == ["k.v"]
+    with pytest.raises(AdminError, match="copy_marks must be one of"):
+        owner.admin.update_settings(copy_marks="some")
 
 
 # ------------------------------------------------------------------ across regions

@@ -16,6 +16,7 @@ import pytest
 from huaweicloudsdkims.v2 import ListImagesRequest, ListImageTagsRequest
 
 from ims_provider.client import ImsClient
+from ims_provider.emulator.fixtures import SEED_ECS_ID
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.provider import ImageCopyProvider
 from ims_provider.recovery import CLAIM_ATTRIBUTE, CLAIM_TAG
@@ -465,6 +466,38 @@ def test_a_copy_interrupted_by_a_killed_host_is_adopted_by_the_next_run(
     assert sdk_tags(sdk, rid) == {"team": "web"}
 
 
+@pytest.mark.parametrize("where", ["within the region", "to another region"])
+def test_an_interrupted_copy_of_a_claimed_image_is_adopted_once(
+    pemu: EmulatorServer, owner_host: DynamicProviderHost, where: str
+) -> None:
+    """Should IMS copy the source's custom attributes and tags (it does not say; the emulator's
+    ``copy_marks`` setting), a copy of a PrivateImage carries that image's claim, not its own: the re-run
+    still takes it for its interrupted attempt and adopts it, exactly once, and claims it for itself."""
+    pemu.admin.update_settings(copy_marks="source's")
+    source = up(owner_host, "golden", {"name": "golden", "instance_id": SEED_ECS_ID}).id
+    assert images(pemu)[source][CLAIM_ATTRIBUTE] == source  # made and claimed by the provider
+    pemu.admin.clear_requests()
+    region = HOME_REGION if where == "within the region" else OTHER_REGION
+    program = {"source_image_id": source, "name": "golden-copy", "min_ram": 2048}
+    if region != HOME_REGION:
+        program.update(across())
+    job_id = killed_mid_copy(pemu, "copy", program)
+    [leftover] = [i for i in pemu.admin.state(region)["images"] if i["job_id"] == job_id]
+    assert leftover[CLAIM_ATTRIBUTE] == source  # the source's claim, inherited
+
+    with DynamicProviderHost(pipeline_config(pemu)) as second:
+        view = second.serving(ImageCopyProvider(), TYPE_TOKENS["ImageCopy"])
+        rid, state = view.create("copy", view.checked("copy", program))
+        assert view.line_with(rid, "adopting it instead of creating another")
+
+    assert rid == leftover["id"] and len(copy_posts(pemu)) == 1
+    copies_made = [i["id"] for i in pemu.admin.state(region)["images"] if i["__originalimagename"] == source]
+    assert copies_made == [rid]
+    in_region = {i["id"]: i for i in pemu.admin.state(region)["images"]}
+    assert in_region[rid][CLAIM_ATTRIBUTE] == rid and images(pemu)[source][CLAIM_ATTRIBUTE] == source
+    assert (state["status"], state["region"], state["min_ram"]) == ("active", region, 2048)
+
+
 def test_a_rerun_with_changed_inputs_leaves_the_interrupted_copy_alone(
     pemu: EmulatorServer, north: Any
 ) -> None:
@@ -563,7 +596,9 @@ def test_a_failed_copy_job_leaves_nothing_behind(
     [job] = pemu.admin.state()["jobs"]
     assert f"IMS job {job['job_id']} failed: IMG.0061: The copy task failed." in message
     assert len(copy_posts(pemu)) == 1
-    assert [i["id"] for i in pemu.admin.state()["images"]] == [source]
+    # Nothing left in the source region (but the source) nor in the target region (the copy IMS made there).
+    assert [i["id"] for i in pemu.admin.state(HOME_REGION)["images"]] == [source]
+    assert pemu.admin.state(OTHER_REGION)["images"] == []
 
 
 def test_a_min_ram_above_the_inherited_max_ram_names_the_copy_for_the_rerun(

@@ -4,12 +4,14 @@ place, and that each resource's Args declare exactly its inputs."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import pulumi
 import pytest
 from pulumi.output import Unknown
 
+from ims_provider.model.docs import recovery_rules
 from ims_provider.model.image_copy import (
     ACROSS,
     IMAGE_COPY,
@@ -20,7 +22,7 @@ from ims_provider.model.image_copy import (
     shape_of_copy,
 )
 from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, check_accepter, check_share
-from ims_provider.model.live import LiveImage
+from ims_provider.model.live import CLAIM_ATTRIBUTE, CLAIM_TAG, LiveImage
 from ims_provider.model.private_image import PRIVATE_IMAGE
 from ims_provider.resource import (
     ImageCopy,
@@ -141,6 +143,63 @@ def test_a_copy_is_recognised_by_name_and_source_but_not_by_what_is_set_afterwar
     assert shape.primary.candidate(image, PROJECT) and shape.primary.differences(image) == []
     other = LiveImage({**image.raw, "__description": "other"}, tags={})
     assert [d.field for d in shape.primary.differences(other)] == ["description"]
+
+
+def test_a_copy_counts_only_its_own_claim() -> None:
+    """A claim taken from the source (valued with the source's ID) is not the copy's: the copy is still an
+    earlier attempt's to adopt. Its own claim (its ID) keeps it from being adopted, as a PrivateImage's does
+    with any claim."""
+    copy_shape = shape_of_copy(copy(), HOME).primary
+    image = LiveImage({"id": "c", "name": "golden-copy", "status": "active", "__originalimagename": SOURCE})
+    inherited = LiveImage({**image.raw, CLAIM_ATTRIBUTE: SOURCE})
+    own = LiveImage({**image.raw, CLAIM_ATTRIBUTE: "c"})
+    tagged = LiveImage(image.raw, tags={CLAIM_TAG: SOURCE})
+    assert [copy_shape.claimed(i) for i in (image, inherited, own, tagged)] == [False, False, True, False]
+    any_claim = dataclasses.replace(copy_shape, own_claim_only=False)
+    assert [any_claim.claimed(i) for i in (image, inherited, own, tagged)] == [False, True, True, True]
+
+
+@pytest.mark.parametrize("program", [copy(), across()], ids=["within the region", "across"])
+def test_the_copy_recovery_block_names_what_recovery_compares(program: dict[str, Any]) -> None:
+    """docs/recovery.md's generated block for copies is true: of the inputs that make a copy, exactly those
+    it says are compared (on that path) keep a copy that differs in them from being taken for an attempt."""
+    block = recovery_rules(IMAGE_COPY, by_path=True)
+    compared = set(re.findall(r"`(\w+)`", block.splitlines()[0]))
+    only_in_region = {n for n in compared if f"`{n}`: compared only on a copy within" in block}
+    live = LiveImage(
+        {
+            "id": "c",
+            "name": "golden-copy",
+            "status": "active",
+            "__originalimagename": SOURCE,
+            "enterprise_project_id": "0",
+        },
+        tags={},
+    )
+    variants = {
+        "source_image_id": "5c6d7e8f-0f1a-4b2c-9d3e-4f5a6b7c8d9e",
+        "name": "another",
+        "description": "another",
+        "cmk_id": "kms-key-2",
+        "enterprise_project_id": "2f3a4b5c-6d7e-4f80-9a1b-2c3d4e5f6a7b",
+        "min_ram": 4096,
+        "max_ram": 8192,
+        "image_tags": {"team": "web"},
+        "agency_name": "another_agency",
+        "vault_id": "vault-2",
+    }
+    path = copy_path(program, HOME)
+    assert path is not None
+    detected = set()
+    for name, value in variants.items():
+        if path not in IMAGE_COPY.field(name).on:
+            continue
+        expected = shape_of_copy({**program, name: value}, HOME).primary
+        if not expected.candidate(live, PROJECT) or expected.differences(live):
+            detected.add(name)
+    same = shape_of_copy(program, HOME).primary
+    assert same.candidate(live, PROJECT) and same.differences(live) == []
+    assert detected == (compared if path == IN_REGION else compared - only_in_region)
 
 
 def test_copies_share_private_image_rules_and_reports() -> None:
