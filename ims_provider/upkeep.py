@@ -55,6 +55,11 @@ class Upkeep(ImageOperations):
                 f"project ({project}); only the owner can manage it"
             )
         claim = image.claim
+        if claim and claim != image_id and not image.is_data_image:
+            # Only data images are claimed with another image's ID (their primary's): a system image that
+            # carries one took it from its source when it was copied (IMS may copy custom attributes), so no
+            # resource tracks it.
+            claim = None
         if claim and claim != image_id:
             raise ImsProviderError(
                 f"existing_image_id: image {image_id} is a data image of the PrivateImage with ID {claim}, "

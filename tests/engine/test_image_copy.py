@@ -683,3 +683,23 @@ def test_bad_inputs_fail_check_before_any_api_call(
     assert prop in failures, failures
     assert all(part in failures[prop] for part in says), failures[prop]
     assert pemu.admin.requests() == []
+
+
+def test_a_copy_made_outside_pulumi_of_a_claimed_image_can_be_adopted(
+    pemu: EmulatorServer, owner_host: DynamicProviderHost, owner_console: ImsClient
+) -> None:
+    """Should IMS copy custom attributes (the ``copy_marks`` setting), a console copy of a PrivateImage
+    carries that image's claim; ``existing_image_id`` still adopts it as untracked (it is no data image of
+    anyone), claims it with its own ID, and leaves the source's claim alone."""
+    pemu.admin.update_settings(copy_marks="source's")
+    source = up(owner_host, "golden", {"name": "golden", "instance_id": SEED_ECS_ID}).id
+    job_id = owner_console.copy_image(source, {"name": "console-copy"})
+    wait_until(lambda: owner_console.get_job(job_id)["status"] == "SUCCESS", 30, "the copy is made")
+    [copy] = [i["id"] for i in pemu.admin.state()["images"] if i["job_id"] == job_id]
+    assert images(pemu)[copy][CLAIM_ATTRIBUTE] == source  # inherited
+
+    adopted = up(owner_host, "adopted", {"existing_image_id": copy})
+
+    assert adopted.id == copy
+    assert images(pemu)[copy][CLAIM_ATTRIBUTE] == copy and images(pemu)[source][CLAIM_ATTRIBUTE] == source
+    assert not any("marked as made by" in line for line in owner_host.lines)
