@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["defaults_text", "format_duration", "parse_duration"]
 
 _UNIT_SECONDS: dict[str, float] = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _TERM = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([a-zµ]*)")
@@ -79,3 +80,15 @@ def format_duration(seconds: float) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def defaults_text(defaults: Mapping[str, float]) -> str:
+    """Default timeouts as the docs say them: ``defaults 5m each``, ``defaults create 60m, update 10m``."""
+
+    def short(seconds: float) -> str:
+        return f"{round(seconds) // 60}m" if round(seconds) % 60 == 0 else format_duration(seconds)
+
+    values = {short(v) for v in defaults.values()}
+    if len(values) == 1:
+        return f"defaults {values.pop()} each"
+    return "defaults " + ", ".join(f"{name} {short(v)}" for name, v in defaults.items())

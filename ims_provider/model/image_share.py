@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 from pydantic import Field as Constraint
 
+from ims_provider.durations import defaults_text
 from ims_provider.model.live import LiveImage
 from ims_provider.model.private_image import IMAGE_ATTRIBUTES, PRIVATE_IMAGE
 from ims_provider.model.rules import Failure, ProjectId, RegionId, ResourceId, TaggedRequest, seconds_of
@@ -52,6 +53,7 @@ def _as_set(value: Any) -> Any:
 
 
 _TIMEOUTS = PRIVATE_IMAGE.field("timeouts")
+_TIMEOUTS_RULE = "as for PrivateImage; " + defaults_text(DEFAULT_TIMEOUTS)
 
 
 def _region(path: str, what: str) -> Field:
@@ -86,7 +88,7 @@ SHARE_FIELDS: tuple[Field, ...] = (
         "once; members added and removed in place",
     ),
     _region(SHARE, "and of the member projects"),
-    dataclasses.replace(_TIMEOUTS, on={SHARE: OPTIONAL}, rule_text="as for PrivateImage; defaults 5m each"),
+    dataclasses.replace(_TIMEOUTS, on={SHARE: OPTIONAL}, rule_text=_TIMEOUTS_RULE),
 )
 SHARE_OUTPUTS: tuple[Output, ...] = (
     REGION_OUTPUT,
@@ -122,7 +124,7 @@ ACCEPTER_FIELDS: tuple[Field, ...] = (
         rule_text="a CBR vault: required to accept a full-ECS image made from a CBR backup",
     ),
     _region(ACCEPT, "(the provider's project in it is the member)"),
-    dataclasses.replace(_TIMEOUTS, on={ACCEPT: OPTIONAL}, rule_text="as for PrivateImage; defaults 5m each"),
+    dataclasses.replace(_TIMEOUTS, on={ACCEPT: OPTIONAL}, rule_text=_TIMEOUTS_RULE),
 )
 
 

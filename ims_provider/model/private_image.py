@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, model_validator
 
+from ims_provider.durations import defaults_text
 from ims_provider.model.expected import Comparison, Expected, RequestShape
 from ims_provider.model.live import KIND_KEY, ORIGIN_KEY, LiveImage, origin, text
 from ims_provider.model.rules import (
@@ -432,8 +433,7 @@ FIELDS: tuple[Field, ...] = (
         compare=nested,
         type_text="`{create, update, delete}`",
         rule_text='durations such as `"45m"`, `"1h30m"`, `"90s"` or a number of seconds; '
-        "defaults create 60m, "
-        "update 10m, delete 10m",
+        + defaults_text(DEFAULT_TIMEOUTS),
     ),
 )
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ims_provider.durations import format_duration, parse_duration
+from ims_provider.durations import defaults_text, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -139,3 +139,9 @@ def test_parse_never_raises_anything_but_value_error(text: str) -> None:
     except ValueError:
         return
     assert seconds > 0 and math.isfinite(seconds)
+
+
+def test_default_timeouts_are_said_as_the_docs_say_them() -> None:
+    assert defaults_text({"create": 300.0, "update": 300.0, "delete": 300.0}) == "defaults 5m each"
+    assert defaults_text({"create": 3600.0, "update": 600.0}) == "defaults create 60m, update 10m"
+    assert defaults_text({"create": 90.0, "delete": 60.0}) == "defaults create 1m30s, delete 1m"
