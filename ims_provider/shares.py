@@ -239,13 +239,20 @@ class AccepterLifecycle(_Regional):
         region = self.region_of(inputs)
         client, jobs = self.client(region), self.jobs(region)
         deadline = self.clock.monotonic() + share_timeouts(inputs)["create"]
-        reporter = jobs._reporter(f"shared image {image_id}")
-        if self._shared(client, image_id, "accepted") is None:  # accepted already: an interrupted create
-            vault = inputs.get("vault_id")
+        label = f"shared image {image_id}"
+        reporter = jobs._reporter(label)
+        vault = inputs.get("vault_id")
+        if self._shared(client, image_id, "accepted") is None:
             jobs.run(
                 lambda: self._answer(client, image_id, region, "accepted", str(vault) if vault else None),
                 deadline,
                 reporter,
+            )
+        elif vault:  # accepted outside Pulumi, or by an interrupted run; IMS does not report the vault
+            self.write(
+                f"ims: {label}: warning: image {image_id} was accepted already (outside Pulumi, or by an "
+                f"interrupted earlier run), so nothing was sent: the vault_id given ({vault}) was not sent "
+                "and cannot be checked, as IMS does not report the vault of an acceptance"
             )
         record = self._state(image_id, inputs, region)
         if record is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -18,6 +18,7 @@ from huaweicloudsdkims.v2 import ListImageMembersRequest, ListImagesRequest, Sho
 from pulumi.dynamic import ResourceProvider
 
 from ims_provider.client import ImsClient
+from ims_provider.config import load_config
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.model.image_share import MAX_MEMBERS
 from ims_provider.provider import ImageShareAccepterProvider, ImageShareProvider
@@ -52,6 +53,14 @@ def accepter(pemu: EmulatorServer, member_host: DynamicProviderHost) -> DynamicP
 def golden(owner_console: ImsClient) -> str:
     """An active image of the default account in the home region."""
     return make_image(owner_console, "golden")
+
+
+@pytest.fixture
+def member_console(pemu: EmulatorServer) -> Iterator[ImsClient]:
+    """The member account working outside Pulumi, in the home region."""
+    client = ImsClient(load_config(pipeline_config(pemu, "member").get, {}))
+    yield client
+    client.close()
 
 
 @pytest.fixture
@@ -488,6 +497,30 @@ def test_accept_with_another_vault_rejects_then_accepts_again(
     ]
     assert (rid, state["status"]) == (whole, "accepted")
     assert shared_with_member(member_sdk, "accepted") == [whole]
+
+
+def test_accept_of_a_share_accepted_already_warns_that_the_vault_is_not_sent(
+    pemu: EmulatorServer,
+    accepter: DynamicProviderHost,
+    owner_console: ImsClient,
+    member_console: ImsClient,
+) -> None:
+    """The member accepted the full-ECS image outside Pulumi (or an interrupted run did): create sends
+    nothing, and since IMS does not report the vault, a warning says the program's vault_id was neither sent
+    nor checked."""
+    member = member_of(pemu)
+    whole = pemu.admin.add_image(name="whole", whole_image="CBR")["id"]
+    theirs, ours = (pemu.admin.add_vault(account="member")["id"] for _ in range(2))
+    shared_outside(pemu, owner_console, whole, member)
+    finish(member_console, member_console.update_member([whole], member, "accepted", theirs))
+    pemu.admin.clear_requests()
+
+    res = up(accepter, "whole", {"image_id": whole, "vault_id": ours})
+
+    assert member_writes(pemu) == []
+    assert (res.id, res.state["status"]) == (whole, "accepted")
+    warning = accepter.line_with("warning", whole, "accepted already")
+    assert "vault_id" in warning and "not sent" in warning and "cannot be checked" in warning
 
 
 def test_accepting_an_image_not_shared_with_the_member_is_imss_error(
