@@ -408,6 +408,7 @@ def test_accept_makes_the_image_the_members(
         HOME_REGION,
     )
     assert res.state["owner"] == pemu.project_for(HOME_REGION)
+    assert res.state["visibility"] == "shared"  # as the member sees it (the owner's image is private)
     assert member_writes(pemu) == [answer("accepted", member, golden)]
     assert shared_with_member(member_sdk, "accepted") == [golden]
     assert sdk_members(owner_sdk, golden) == {member: "accepted"}
