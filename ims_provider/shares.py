@@ -37,6 +37,18 @@ class _NotSharedError(ImsProviderError):
     """The member answered for an image that is not shared with it (any more)."""
 
 
+class _SourceGoneError(ImsProviderError):
+    """The image a share's state records was deleted (or hidden) since: its members cannot change."""
+
+    def __init__(self, image_id: str, region: str) -> None:
+        super().__init__(
+            f"source_image_id: the source image {image_id} does not exist in {region} any more (deleted "
+            "outside Pulumi, or this project can no longer see it), so its members cannot be changed: run "
+            "`pulumi refresh` to drop this share from the state, or give a source_image_id that exists (a "
+            "replacement)"
+        )
+
+
 def _image_gone(exc: ImsApiError) -> bool:
     return exc.status == 404 or exc.code in _GONE_CODES
 
@@ -132,9 +144,10 @@ class ShareLifecycle(_Regional):
         if others:
             self.write(
                 f"ims: share of {image_id}: warning: image {image_id} is also shared with "
-                f"{', '.join(others)}, not in target_project_ids: left alone (IMS cannot tell a member added "
-                "outside Pulumi from one an interrupted earlier `pulumi up` added; remove it there if this "
-                "program should not share the image with it)"
+                f"{', '.join(others)}, not in target_project_ids: left alone. Such a member may belong to "
+                "another ImageShare, to someone sharing the image outside Pulumi, or to an interrupted "
+                "earlier run of this resource (IMS does not say who added it); for this resource to manage "
+                "them, add them to target_project_ids"
             )
         reporter.finish(f"image {image_id} shared with {len(targets)} project(s)")
         record = self._record(image_id, inputs, region)
@@ -159,25 +172,32 @@ class ShareLifecycle(_Regional):
         return self._record(image_id, IMAGE_SHARE.applied_inputs(props), self.region_of(props))
 
     def update(self, image_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-        """Members added and removed in place: the new projects are added, the ones the program dropped are
-        removed; members someone added outside Pulumi are left alone."""
+        """Members removed and added in place: the ones the program dropped are removed, then the new
+        projects added; members this resource did not add are left alone."""
         old = IMAGE_SHARE.applied_inputs(olds)
         new = IMAGE_SHARE.set_inputs(news)
         region = self.region_of(olds)
         client, jobs = self.client(region), self.jobs(region)
         deadline = self.clock.monotonic() + share_timeouts(new)["update"]
         reporter = jobs._reporter(f"share of {image_id}")
-        current = _members(client, image_id) or {}
+        current = _members(client, image_id)
+        if current is None:
+            raise _SourceGoneError(image_id, region)
         wanted = [str(p) for p in new.get("target_project_ids") or []]
         dropped = [str(p) for p in old.get("target_project_ids") or [] if p not in wanted and p in current]
         added = [p for p in wanted if p not in current]
-        if added:
-            jobs.run(lambda: client.add_members([image_id], added), deadline, reporter)
-        if dropped:
-            jobs.run(lambda: client.delete_members([image_id], dropped), deadline, reporter)
+        try:  # removed first: IMS limits an image's members (MAX_MEMBERS), so a swap at the limit must fit
+            if dropped:
+                jobs.run(lambda: client.delete_members([image_id], dropped), deadline, reporter)
+            if added:
+                jobs.run(lambda: client.add_members([image_id], added), deadline, reporter)
+        except ImsApiError as exc:
+            if _image_gone(exc):  # deleted while the members were being changed
+                raise _SourceGoneError(image_id, region) from exc
+            raise
         record = self._record(image_id, new, region)
         if record is None:
-            raise ImsProviderError(f"image {image_id} disappeared while its members were being changed")
+            raise _SourceGoneError(image_id, region)
         return record.outputs
 
     def delete(self, image_id: str, props: Mapping[str, Any]) -> None:
@@ -219,13 +239,20 @@ class AccepterLifecycle(_Regional):
         region = self.region_of(inputs)
         client, jobs = self.client(region), self.jobs(region)
         deadline = self.clock.monotonic() + share_timeouts(inputs)["create"]
-        reporter = jobs._reporter(f"shared image {image_id}")
-        if self._shared(client, image_id, "accepted") is None:  # accepted already: an interrupted create
-            vault = inputs.get("vault_id")
+        label = f"shared image {image_id}"
+        reporter = jobs._reporter(label)
+        vault = inputs.get("vault_id")
+        if self._shared(client, image_id, "accepted") is None:
             jobs.run(
                 lambda: self._answer(client, image_id, region, "accepted", str(vault) if vault else None),
                 deadline,
                 reporter,
+            )
+        elif vault:  # accepted outside Pulumi, or by an interrupted run; IMS does not report the vault
+            self.write(
+                f"ims: {label}: warning: image {image_id} was accepted already (outside Pulumi, or by an "
+                f"interrupted earlier run), so nothing was sent: the vault_id given ({vault}) was not sent "
+                "and cannot be checked, as IMS does not report the vault of an acceptance"
             )
         record = self._state(image_id, inputs, region)
         if record is None:

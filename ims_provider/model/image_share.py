@@ -136,13 +136,22 @@ def _attribute(key: str) -> Any:
     return read
 
 
+# The image as the member lists it (`visibility=shared`): IMS shows it `shared` there, whatever owners see.
+_MEMBER_VIEW: dict[str, Output] = {
+    "visibility": Output(
+        "visibility",
+        _attribute("visibility"),
+        "str",
+        "`shared`: the image as this project, a member, lists it",
+    ),
+}
 ACCEPTER_OUTPUTS: tuple[Output, ...] = (
     REGION_OUTPUT,
     Output("status", _attribute("member_status"), "str", "this project's member status (`accepted`)"),
     Output("name", _attribute("name"), "str", "the image's name"),
     Output("owner", _attribute("owner"), "str", "the project that shares it"),
     Output("image_status", lambda live: live.status or None, "str", "the image's own status"),
-    *(o for o in IMAGE_ATTRIBUTES if o.name != "status"),
+    *(_MEMBER_VIEW.get(o.name, o) for o in IMAGE_ATTRIBUTES if o.name != "status"),
 )
 IMAGE_SHARE_ACCEPTER = ResourceSchema(
     "ImageShareAccepter",

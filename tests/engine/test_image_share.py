@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -18,6 +18,7 @@ from huaweicloudsdkims.v2 import ListImageMembersRequest, ListImagesRequest, Sho
 from pulumi.dynamic import ResourceProvider
 
 from ims_provider.client import ImsClient
+from ims_provider.config import load_config
 from ims_provider.emulator.server import EmulatorServer
 from ims_provider.model.image_share import MAX_MEMBERS
 from ims_provider.provider import ImageShareAccepterProvider, ImageShareProvider
@@ -52,6 +53,14 @@ def accepter(pemu: EmulatorServer, member_host: DynamicProviderHost) -> DynamicP
 def golden(owner_console: ImsClient) -> str:
     """An active image of the default account in the home region."""
     return make_image(owner_console, "golden")
+
+
+@pytest.fixture
+def member_console(pemu: EmulatorServer) -> Iterator[ImsClient]:
+    """The member account working outside Pulumi, in the home region."""
+    client = ImsClient(load_config(pipeline_config(pemu, "member").get, {}))
+    yield client
+    client.close()
 
 
 @pytest.fixture
@@ -231,8 +240,8 @@ def test_share_reordering_or_naming_the_provider_region_is_no_change(
 def test_share_update_adds_and_removes_in_place(
     pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_console: ImsClient, owner_sdk: Any
 ) -> None:
-    """A third project added and one dropped: an update (one add job, one remove job), not a replacement;
-    a member someone added outside Pulumi is left alone."""
+    """A third project added and one dropped: an update (one remove job, then one add job), not a
+    replacement; a member this resource did not add is left alone."""
     member, second, third, outside = (
         member_of(pemu),
         *(new_project(pemu, name) for name in ("second", "third", "outside")),
@@ -242,10 +251,53 @@ def test_share_update_adds_and_removes_in_place(
 
     changed = update(sharer, res, {"source_image_id": golden, "target_project_ids": [member, third]})
 
-    assert member_writes(pemu) == [adds(third, image=golden), removes(second, image=golden)]
+    assert member_writes(pemu) == [removes(second, image=golden), adds(third, image=golden)]
     assert changed.state["target_project_ids"] == [member, third]
     assert [m["project_id"] for m in changed.state["members"]] == [member, third]
     assert sdk_members(owner_sdk, golden) == {member: "pending", third: "pending", outside: "pending"}
+
+
+def test_share_update_at_the_member_limit_swaps_a_member_in_place(
+    pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_sdk: Any
+) -> None:
+    """IMS limits the members of an image (MAX_MEMBERS; the emulator's quota is lowered to 2 here): the
+    dropped member leaves before the new one is added, so swapping one member at the limit succeeds."""
+    member, second, third = member_of(pemu), new_project(pemu, "second"), new_project(pemu, "third")
+    res = up(sharer, "share", {"source_image_id": golden, "target_project_ids": [member, second]})
+    pemu.admin.update_settings(member_quota=2)
+    pemu.admin.clear_requests()
+
+    changed = update(sharer, res, {"source_image_id": golden, "target_project_ids": [member, third]})
+
+    assert member_writes(pemu) == [removes(second, image=golden), adds(third, image=golden)]
+    assert [m["project_id"] for m in changed.state["members"]] == [member, third]
+    assert sdk_members(owner_sdk, golden) == {member: "pending", third: "pending"}
+
+
+@pytest.mark.parametrize("change", ["add a member", "drop a member"])
+def test_share_update_after_the_image_was_deleted_says_so(
+    pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_console: ImsClient, change: str
+) -> None:
+    """The source image was deleted outside Pulumi and the program changes the members without a refresh:
+    the error says the image is gone and what to do, and nothing is sent."""
+    member, second = member_of(pemu), new_project(pemu, "second")
+    before, after = {
+        "add a member": ([member], [member, second]),
+        "drop a member": ([member, second], [member]),
+    }[change]
+    res = up(sharer, "share", {"source_image_id": golden, "target_project_ids": before})
+    owner_console.delete_image(golden)
+    pemu.admin.clear_requests()
+
+    diff, news = sharer.preview(
+        res.name, res.id, res.state, res.inputs, {"source_image_id": golden, "target_project_ids": after}
+    )
+    assert diff.changes == DIFF_SOME and list(diff.replaces) == []
+    message = failure(lambda: sharer.update(res.name, res.id, res.state, news))
+
+    assert f"source image {golden} does not exist in {HOME_REGION} any more" in message
+    assert "pulumi refresh" in message and "IMG." not in message
+    assert member_writes(pemu) == []
 
 
 def test_share_replaced_when_the_image_or_region_changes(
@@ -356,6 +408,7 @@ def test_accept_makes_the_image_the_members(
         HOME_REGION,
     )
     assert res.state["owner"] == pemu.project_for(HOME_REGION)
+    assert res.state["visibility"] == "shared"  # as the member sees it (the owner's image is private)
     assert member_writes(pemu) == [answer("accepted", member, golden)]
     assert shared_with_member(member_sdk, "accepted") == [golden]
     assert sdk_members(owner_sdk, golden) == {member: "accepted"}
@@ -447,6 +500,30 @@ def test_accept_with_another_vault_rejects_then_accepts_again(
     assert shared_with_member(member_sdk, "accepted") == [whole]
 
 
+def test_accept_of_a_share_accepted_already_warns_that_the_vault_is_not_sent(
+    pemu: EmulatorServer,
+    accepter: DynamicProviderHost,
+    owner_console: ImsClient,
+    member_console: ImsClient,
+) -> None:
+    """The member accepted the full-ECS image outside Pulumi (or an interrupted run did): create sends
+    nothing, and since IMS does not report the vault, a warning says the program's vault_id was neither sent
+    nor checked."""
+    member = member_of(pemu)
+    whole = pemu.admin.add_image(name="whole", whole_image="CBR")["id"]
+    theirs, ours = (pemu.admin.add_vault(account="member")["id"] for _ in range(2))
+    shared_outside(pemu, owner_console, whole, member)
+    finish(member_console, member_console.update_member([whole], member, "accepted", theirs))
+    pemu.admin.clear_requests()
+
+    res = up(accepter, "whole", {"image_id": whole, "vault_id": ours})
+
+    assert member_writes(pemu) == []
+    assert (res.id, res.state["status"]) == (whole, "accepted")
+    warning = accepter.line_with("warning", whole, "accepted already")
+    assert "vault_id" in warning and "not sent" in warning and "cannot be checked" in warning
+
+
 def test_accepting_an_image_not_shared_with_the_member_is_imss_error(
     pemu: EmulatorServer, accepter: DynamicProviderHost, golden: str
 ) -> None:
@@ -525,6 +602,9 @@ def test_share_rerun_after_a_kill_with_another_project_list(
     assert state["target_project_ids"] == [other]
     assert state["members"] == [{"project_id": other, "status": "pending"}]
     assert "left alone" in warning
+    # it says whose the member may be, and how this resource takes it over
+    assert all(w in warning for w in ("another ImageShare", "outside Pulumi", "interrupted"))
+    assert "add them to target_project_ids" in warning
     assert sdk_members(owner_sdk, golden) == {member: "pending", other: "pending"}
 
 

@@ -232,6 +232,14 @@ def test_members_are_a_set_and_change_in_place() -> None:
     assert IMAGE_SHARE.replacing == {"source_image_id", "region"}
 
 
+def test_an_acceptance_declares_the_visibility_a_member_sees() -> None:
+    """A member sees a shared image as `shared`, not as its owner's `private` image: its own declaration."""
+    [mine] = [o for o in IMAGE_SHARE_ACCEPTER.outputs if o.name == "visibility"]
+    [owners] = [o for o in PRIVATE_IMAGE.outputs if o.name == "visibility"]
+    assert mine is not owners and "`shared`" in mine.meaning
+    assert mine.read is not None and mine.read(LiveImage({"visibility": "shared"})) == "shared"
+
+
 def test_an_acceptance_is_replaced_delete_first_even_when_the_engine_forces_it() -> None:
     """`pulumi up --replace` never asks the provider's diff: the resource option says it, and only for the
     resource whose model does; a program may still say otherwise."""
