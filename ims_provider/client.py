@@ -41,6 +41,8 @@ from .retry import (
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "IMAGE_GONE_CODES",
+    "NO_ROUTE_CODES",
     "ImsClient",
     "ImsConnectionError",
     "InsecureTLSWarning",
@@ -52,8 +54,9 @@ log = logging.getLogger("ims_provider.http")
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 JSON = "application/json"
 JSON_UTF8 = "application/json;charset=UTF-8"
-_GONE_CODES = frozenset({"IMG.0027", "IMG.0086", "IMG.0144"})  # "image does not exist" variants
-_NO_ROUTE_CODES = frozenset({"APIGW.0101", "APIG.0101"})  # the gateway does not offer this API
+IMAGE_GONE_CODES = frozenset({"IMG.0027", "IMG.0086", "IMG.0144"})  # "image does not exist" variants
+# The gateway does not offer this API: a 404 that says nothing of any image.
+NO_ROUTE_CODES = frozenset({"APIGW.0101", "APIG.0101"})
 _TAG_ACTIONS = frozenset({"create", "delete"})
 _MAX_TEXT = 2000
 
@@ -360,7 +363,7 @@ class ImsClient:
             try:
                 result = self._ims_dict("GET", f"/v1/{quote(self.project_id, safe='')}/jobs/{jid}")
             except ImsApiError as exc:
-                if exc.status == 404 and exc.code in _NO_ROUTE_CODES:
+                if exc.status == 404 and exc.code in NO_ROUTE_CODES:
                     raise primary from None
                 raise
             self._job_fallback = True
@@ -428,9 +431,9 @@ class ImsClient:
         try:
             self._ims("DELETE", f"/v2/images/{quote(image_id, safe='')}")
         except ImsApiError as exc:
-            if exc.code in _NO_ROUTE_CODES:
+            if exc.code in NO_ROUTE_CODES:
                 raise
-            if exc.status == 404 or exc.code in _GONE_CODES:
+            if exc.status == 404 or exc.code in IMAGE_GONE_CODES:
                 return False
             raise
         return True

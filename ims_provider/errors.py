@@ -131,13 +131,17 @@ class IncompleteJobError(ImsProviderError):
 class JobNotFoundError(ImsProviderError):
     """IMS accepted a create as a job, but its job APIs do not know the job: the image may still be made."""
 
-    def __init__(self, job_id: str, waited: float) -> None:
+    def __init__(self, job_id: str, waited: float, *, request: str = "create", advice: str = "") -> None:
         self.job_id = job_id
         self.waited = waited
         super().__init__(
-            f"IMS accepted the create request as job {job_id}, but neither job API has known that job "
-            f"for {waited:.0f}s (404). IMS may still make the image. Run `pulumi up` again with the same "
-            "inputs: the provider finds that image and adopts it instead of creating another one."
+            f"IMS accepted the {request} request as job {job_id}, but neither job API has known that job "
+            f"for {waited:.0f}s (404). "
+            + (
+                advice
+                or "IMS may still make the image. Run `pulumi up` again with the same inputs: the provider "
+                "finds that image and adopts it instead of creating another one."
+            )
         )
 
 

@@ -276,6 +276,8 @@ class _Filters:
             return False
         if self.visibility == "private" and raw.get("owner") != project_id:
             return False
+        if self.visibility == "shared" and text(raw.get("member_status")) not in (None, "accepted"):
+            return False  # "shared" is what the caller accepted (the query says member_status=accepted)
         if self.name_regex is not None and not self.name_regex.search(str(raw.get("name") or "")):
             return False
         listed = set(_tag_strings(raw))

@@ -10,8 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ims_provider.client import ImsClient
-from ims_provider.errors import ImsApiError, ImsProviderError, JobFailedError, WaitTimeoutError
+from ims_provider.client import IMAGE_GONE_CODES, NO_ROUTE_CODES, ImsClient
+from ims_provider.errors import (
+    ImsApiError,
+    ImsProviderError,
+    JobFailedError,
+    JobNotFoundError,
+    WaitTimeoutError,
+)
 from ims_provider.jobs import JOB_DONE
 from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER, share_timeouts
 from ims_provider.model.live import LiveImage
@@ -49,8 +55,16 @@ class _SourceGoneError(ImsProviderError):
         )
 
 
-def _image_gone(exc: ImsApiError) -> bool:
-    return exc.status == 404 or exc.code in _GONE_CODES
+def _image_gone(client: ImsClient, image_id: str, exc: ImsApiError) -> bool:
+    """Only IMS's word that the image is gone counts: one of its "no such image" codes, or a 404 (not the
+    gateway's, for an API it does not route) while the image list no longer shows the image. Taken for gone
+    on less, a share would leave the state (refresh) or keep its members (destroy) over a proxy's 404."""
+    if exc.code in IMAGE_GONE_CODES:
+        return True
+    if exc.status != 404 or exc.code in NO_ROUTE_CODES:
+        return False
+    raw = client.get_image(image_id)
+    return raw is None or LiveImage(raw).gone
 
 
 class _MemberJobs(ImageOperations):
@@ -66,6 +80,8 @@ class _MemberJobs(ImageOperations):
             polls = str(exc.__cause__ or "").partition(f"waiting for IMS job {job_id}. ")[2]
             hint = _MEMBER_RERUN_HINT + (f" ({polls})" if polls else "")
             raise WaitTimeoutError(f"IMS member job {job_id}", exc.elapsed, exc.last, hint=hint) from None
+        except JobNotFoundError as exc:
+            raise JobNotFoundError(job_id, exc.waited, request="member", advice=_MEMBER_RERUN_HINT) from None
         entities = job.get("entities") if isinstance(job.get("entities"), Mapping) else {}
         results = entities.get("results") if isinstance(entities, Mapping) else None
         failed = [
@@ -91,7 +107,7 @@ def _members(client: ImsClient, image_id: str) -> dict[str, str] | None:
     try:
         listed = client.list_members(image_id)
     except ImsApiError as exc:
-        if _image_gone(exc):
+        if _image_gone(client, image_id, exc):
             return None
         raise
     return {str(m.get("member_id")): str(m.get("status") or "") for m in listed if m.get("member_id")}
@@ -138,8 +154,16 @@ class ShareLifecycle(_Regional):
                 "(or this project cannot see it)"
             )
         missing = [p for p in targets if p not in current]
-        if missing:  # members already there (an interrupted create) are not sent again
+        if missing:
             jobs.run(lambda: client.add_members([image_id], missing), deadline, reporter)
+        found = [p for p in targets if p in current]
+        if found:  # not sent again; said, since this resource now removes them on delete
+            self.write(
+                f"ims: share of {image_id}: warning: {', '.join(found)} already a member of image {image_id} "
+                "(added by an interrupted earlier run of this resource, by another ImageShare, or outside "
+                "Pulumi; IMS does not say who): this resource now manages the membership, and removes it "
+                "when it is deleted or the project leaves target_project_ids"
+            )
         others = [p for p in current if p not in targets]
         if others:
             self.write(
@@ -192,7 +216,7 @@ class ShareLifecycle(_Regional):
             if added:
                 jobs.run(lambda: client.add_members([image_id], added), deadline, reporter)
         except ImsApiError as exc:
-            if _image_gone(exc):  # deleted while the members were being changed
+            if _image_gone(client, image_id, exc):  # deleted while the members were being changed
                 raise _SourceGoneError(image_id, region) from exc
             raise
         record = self._record(image_id, new, region)
@@ -248,11 +272,17 @@ class AccepterLifecycle(_Regional):
                 deadline,
                 reporter,
             )
-        elif vault:  # accepted outside Pulumi, or by an interrupted run; IMS does not report the vault
+        else:  # accepted by an interrupted run, another ImageShareAccepter or outside Pulumi: IMS can't say
+            unchecked = (
+                f"; the vault_id given ({vault}) was not sent and cannot be checked, as IMS does not report "
+                "the vault of an acceptance"
+                if vault
+                else ""
+            )
             self.write(
-                f"ims: {label}: warning: image {image_id} was accepted already (outside Pulumi, or by an "
-                f"interrupted earlier run), so nothing was sent: the vault_id given ({vault}) was not sent "
-                "and cannot be checked, as IMS does not report the vault of an acceptance"
+                f"ims: {label}: warning: image {image_id} was accepted already (by an interrupted earlier "
+                "run, by another ImageShareAccepter, or outside Pulumi), so nothing was sent: this resource "
+                f"now answers for the acceptance, and rejects the image when it is deleted{unchecked}"
             )
         record = self._state(image_id, inputs, region)
         if record is None:

@@ -106,6 +106,9 @@ IMAGE_SHARE = ResourceSchema(
     path_order=(SHARE,),
     path_names=((SHARE, "a share"),),
     region_input="region",
+    # A new share of the same image (`pulumi up --replace`), made first, would find its members there, and
+    # the old one's delete would then remove them: the old share's members are removed first.
+    replace_deletes_first=True,
 )
 
 ACCEPTER_FIELDS: tuple[Field, ...] = (

@@ -449,6 +449,20 @@ def test_shared_images_by_the_side_that_looks(emu: EmulatorServer) -> None:
     assert [i.id for i in get_images(name="golden")] == [accepted]  # what the member sees at all
     assert get_images(name="golden", visibility="private") == []
 
+    real = ImsClient.list_images
+
+    def ignoring_member_status(self: ImsClient, **filters: str) -> list[dict[str, Any]]:
+        filters.pop("member_status", None)  # and so answering with every status
+        return [
+            i
+            for status in ("accepted", "pending", "rejected")
+            for i in real(self, **filters, member_status=status)
+        ]
+
+    with pytest.MonkeyPatch.context() as patch:  # a server that ignores member_status never widens "shared"
+        patch.setattr(ImsClient, "list_images", ignoring_member_status)
+        assert [i.id for i in get_images(visibility="shared", tags={"pipeline": "golden"})] == [accepted]
+
     configure(stack_config(emu))
     mine = get_images(name="golden", visibility="private")
     assert [i.id for i in mine] == [unshared, rejected, pending, accepted]

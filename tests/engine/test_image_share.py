@@ -303,8 +303,8 @@ def test_share_update_after_the_image_was_deleted_says_so(
 def test_share_replaced_when_the_image_or_region_changes(
     pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_console: ImsClient, owner_sdk: Any
 ) -> None:
-    """A new image or another region is a new share; the replacement shares the new image and then the old
-    share's members leave the old one."""
+    """A new image or another region is a new share, made delete-first: the old share's members leave the old
+    image, then the new image is shared."""
     member = member_of(pemu)
     program = {"source_image_id": golden, "target_project_ids": [member]}
     res = up(sharer, "share", program)
@@ -315,13 +315,13 @@ def test_share_replaced_when_the_image_or_region_changes(
         ({**program, "region": OTHER_REGION}, ["region"]),
     ):
         diff, _ = sharer.preview(res.name, res.id, res.state, res.inputs, changed)
-        assert (diff.changes, list(diff.replaces), diff.deleteBeforeReplace) == (DIFF_SOME, replaces, False)
+        assert (diff.changes, list(diff.replaces), diff.deleteBeforeReplace) == (DIFF_SOME, replaces, True)
     assert pemu.admin.requests() == []  # preview asks nothing of IMS
 
-    replacement = up(sharer, "share", {**program, "source_image_id": other})  # create the replacement first
-    sharer.delete(res.name, res.id, res.state)  # then delete the old one
+    sharer.delete(res.name, res.id, res.state)  # the old one first
+    replacement = up(sharer, "share", {**program, "source_image_id": other})
     assert replacement.id == other
-    assert member_writes(pemu) == [adds(member, image=other), removes(member, image=golden)]
+    assert member_writes(pemu) == [removes(member, image=golden), adds(member, image=other)]
     assert (sdk_members(owner_sdk, other), sdk_members(owner_sdk, golden)) == ({member: "pending"}, {})
 
 
@@ -724,3 +724,91 @@ def test_bad_project_lists_fail_check_before_any_call(
     [(where, reason)] = [(f.property, f.reason) for f in response.failures]
     assert where == prop and reason.startswith("target_project_ids must") and words in reason
     assert pemu.admin.requests() == []
+
+
+# --- one image, several resources; replacements; answers that say nothing of the image ---------------------
+
+
+def test_share_replaced_by_force_keeps_its_members(
+    pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_sdk: Any
+) -> None:
+    """`pulumi up --replace` of a share (same image): delete-first, so the members are removed and added again
+    (pending: the members answer anew), never left out by the old share's delete running last."""
+    member = member_of(pemu)
+    program = {"source_image_id": golden, "target_project_ids": [member]}
+    res = up(sharer, "share", program)
+    pemu.admin.clear_requests()
+    sharer.delete(res.name, res.id, res.state)  # the engine, delete_before_replace: the old one first
+    again = up(sharer, "share", program)
+    assert again.id == golden
+    assert member_writes(pemu) == [removes(member, image=golden), adds(member, image=golden)]
+    assert sdk_members(owner_sdk, golden) == {member: "pending"}
+
+
+def test_a_second_share_of_a_member_says_it_now_manages_it(
+    pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str
+) -> None:
+    """Two ImageShares naming one project of one image: the second finds the member there, sends nothing for
+    it, and says (naming the project) that it now manages that membership, which its delete removes."""
+    member, second = member_of(pemu), new_project(pemu, "second")
+    up(sharer, "first", {"source_image_id": golden, "target_project_ids": [member]})
+    pemu.admin.clear_requests()
+    up(sharer, "other", {"source_image_id": golden, "target_project_ids": [member, second]})
+    assert member_writes(pemu) == [adds(second, image=golden)]
+    warning = sharer.line_with("warning", member, "already a member")
+    assert "another ImageShare" in warning and "removes it" in warning and second not in warning
+
+
+def test_a_second_acceptance_of_one_image_says_it_now_answers_for_it(
+    pemu: EmulatorServer, accepter: DynamicProviderHost, golden: str, owner_console: ImsClient
+) -> None:
+    """Two ImageShareAccepters of one image (say, in two stacks of the member): the second sends nothing and
+    says that it now answers for the acceptance, which its delete rejects."""
+    shared_outside(pemu, owner_console, golden, member_of(pemu))
+    up(accepter, "first", {"image_id": golden})
+    pemu.admin.clear_requests()
+    up(accepter, "second", {"image_id": golden})
+    assert member_writes(pemu) == []
+    warning = accepter.line_with("warning", golden, "accepted already")
+    assert "another ImageShareAccepter" in warning and "rejects the image" in warning
+    assert "vault_id" not in warning
+
+
+@pytest.mark.parametrize("code", ["APIGW.0101", None], ids=["gateway route", "bare 404"])
+def test_a_404_that_says_nothing_of_the_image_never_drops_the_share(
+    pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_sdk: Any, code: str | None
+) -> None:
+    """The member list answered 404 by the gateway (a route it does not offer) or by something that is not
+    IMS, while the image is there: refresh and destroy fail, saying what was answered; the share stays in
+    the state and its members on IMS."""
+    member = member_of(pemu)
+    res = up(sharer, "share", {"source_image_id": golden, "target_project_ids": [member]})
+    fault: dict[str, Any] = {"kind": "status", "status": 404, "method": "GET", "path": r".*/members"}
+    fault["count"] = 50
+    fault.update({"error_code": code} if code else {"body": "<html>404 Not Found</html>"})
+    pemu.admin.add_fault(**fault)
+    refreshed = failure(lambda: sharer.read(res.name, res.id, res.state, res.inputs))
+    destroyed = failure(lambda: sharer.delete(res.name, res.id, res.state))
+    assert all("404" in text for text in (refreshed, destroyed))
+    pemu.admin.clear_faults()
+    assert sdk_members(owner_sdk, golden) == {member: "pending"}
+
+
+def test_a_member_job_ims_stops_knowing_says_what_a_rerun_does(pemu: EmulatorServer, golden: str) -> None:
+    """The job APIs answer "no such job" past the recovery grace: the error speaks of the member request and
+    what a re-run does, not of an image being made."""
+    pemu.admin.update_settings(member_job_seconds=0.3)
+    pemu.admin.add_fault(
+        kind="status",
+        status=404,
+        error_code="IMG.0086",
+        method="GET",
+        path=r"/v1/(cloudimages/job|[0-9a-f]+/jobs)/.*",
+        count=1000,
+    )
+    with DynamicProviderHost(pipeline_config(pemu, **{"ims:recoveryGrace": "1"})) as host:
+        view = host.serving(ImageShareProvider(), TYPE_TOKENS["ImageShare"])
+        inputs = view.checked("share", {"source_image_id": golden, "target_project_ids": [member_of(pemu)]})
+        message = failure(lambda: view.create("share", inputs)).splitlines()[-1]
+    assert "accepted the member request as job" in message
+    assert "may still change the members" in message and "adopts" not in message

@@ -240,14 +240,19 @@ def test_an_acceptance_declares_the_visibility_a_member_sees() -> None:
     assert mine.read is not None and mine.read(LiveImage({"visibility": "shared"})) == "shared"
 
 
-def test_an_acceptance_is_replaced_delete_first_even_when_the_engine_forces_it() -> None:
+def test_shares_and_acceptances_are_replaced_delete_first_even_when_the_engine_forces_it() -> None:
     """`pulumi up --replace` never asks the provider's diff: the resource option says it, and only for the
-    resource whose model does; a program may still say otherwise."""
+    resources whose model does (made first, a share or acceptance of the same image would find the old one's
+    work done, and the old one's delete would undo it); a program may still say otherwise."""
+    from ims_provider.model.image_copy import IMAGE_COPY
     from ims_provider.model.image_share import IMAGE_SHARE, IMAGE_SHARE_ACCEPTER
+    from ims_provider.model.private_image import PRIVATE_IMAGE
     from ims_provider.resource import _options
 
     assert _options(IMAGE_SHARE_ACCEPTER, None).delete_before_replace is True
-    assert _options(IMAGE_SHARE, None).delete_before_replace is None
+    assert _options(IMAGE_SHARE, None).delete_before_replace is True
+    assert _options(PRIVATE_IMAGE, None).delete_before_replace is None
+    assert _options(IMAGE_COPY, None).delete_before_replace is None
     keep = pulumi.ResourceOptions(delete_before_replace=False, protect=True)
     merged = _options(IMAGE_SHARE_ACCEPTER, keep)
     assert (merged.delete_before_replace, merged.protect) == (False, True)
