@@ -2,7 +2,8 @@
 
 pyproject.toml says which versions we support (``requires-python``, the Python classifiers, the ``pulumi``
 bound). This runs the tests that depend on them (the provider through the real dynamic provider host, the
-example programs, the unit tests) twice, each in its own venv under ``.venv-matrix/``:
+example programs, the unit tests) twice, side by side (they mostly wait on emulated jobs), each in its own
+venv under ``.venv-matrix/``:
 
 - ``lowest``: the lowest supported Python with the lowest supported pulumi SDK;
 - ``newest``: the newest supported Python with the newest pulumi SDK that the bound allows.
@@ -122,9 +123,9 @@ def find_python(minor: str) -> tuple[Path, str] | None:
     if on_path:
         candidates.append(Path(on_path))
     for python in candidates:
-        version = interpreter_version(python)
-        if version and minor_key(version)[:2] == minor_key(minor):
-            return python, version
+        found = interpreter_version(python)
+        if found and minor_key(found)[:2] == minor_key(minor):
+            return python, found
     return None
 
 
@@ -184,22 +185,35 @@ def build_venv(name: str, python: Path, python_version: str, pulumi: str) -> tup
     return venv, f"built in {time.monotonic() - started:.0f} s"
 
 
-def run_tests(venv: Path) -> tuple[int, str]:
-    """Run the matrix tests, echoing pytest's output; return its exit code and summary line."""
+def start_tests(name: str, venv: Path) -> tuple[subprocess.Popen[str], Path]:
+    """Start the matrix tests in ``venv``, their output going to a log beside it (shown when they end)."""
+    log = venv / "pytest.log"
     command = [str(venv / "bin" / "python"), "-m", "pytest", *TESTS, "-q", "-p", "no:cacheprovider"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
+    command += ["--basetemp", str(venv / "pytest-tmp")]  # each run its own: the runs go side by side
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True)
+    return process, log
+
+
+def summary_of(log: Path) -> str:
     summary = "no pytest summary line"
-    for line in process.stdout:
-        sys.stdout.write(line)
-        sys.stdout.flush()
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         match = SUMMARY.match(line.strip())
         if match:
             summary = match.group(1)
-    return process.wait(), summary
+    return summary
 
 
-def run_one(run: Run, support: SupportRange) -> Outcome:
+@dataclass(frozen=True)
+class Prepared:
+    run: Run
+    title: str
+    venv: Path
+    how: str
+
+
+def prepare(run: Run, support: SupportRange) -> Prepared | Outcome:
+    """The run's interpreter and venv, or a skip when the machine lacks the interpreter."""
     found = find_python(run.python)
     if found is None:
         line = f"SKIP: no CPython {run.python} here (not in `pyenv versions`, no python{run.python} on PATH)"
@@ -208,13 +222,27 @@ def run_one(run: Run, support: SupportRange) -> Outcome:
     python, python_version = found
     pulumi = run.pulumi or newest_pulumi(python, support.pulumi_requirement)
     title = f"CPython {python_version}, pulumi {pulumi}"
-    print(f"\n=== matrix {run.name}: {title} ({python}) ===", flush=True)
-    venv, how = build_venv(run.name, python, python_version, pulumi)
-    print(f"venv .venv-matrix/{run.name}: {how}", flush=True)
+    venv, how = build_venv(
+        run.name, python, python_version, pulumi
+    )  # one at a time: `pip -e .` shares the tree
+    print(f"matrix {run.name}: {title} ({python}), venv .venv-matrix/{run.name} {how}", flush=True)
+    return Prepared(run, title, venv, how)
+
+
+def run_side_by_side(prepared: list[Prepared]) -> list[Outcome]:
+    """The runs' tests at once (they mostly wait on emulated jobs, so two fit the CI's time), each one's
+    output shown whole, in order, once all have ended."""
     started = time.monotonic()
-    code, summary = run_tests(venv)
-    took = f"tests {time.monotonic() - started:.0f} s, venv {how}"
-    return Outcome(run, f"{title}: {summary} ({took})", "ok" if code == 0 else "FAIL")
+    running = [(p, *start_tests(p.run.name, p.venv)) for p in prepared]
+    codes = [process.wait() for _, process, _ in running]
+    took = time.monotonic() - started
+    outcomes = []
+    for (p, _, log), code in zip(running, codes, strict=True):
+        print(f"\n=== matrix {p.run.name}: {p.title} ({p.venv}) ===", flush=True)
+        sys.stdout.write(log.read_text(encoding="utf-8", errors="replace"))
+        line = f"{p.title}: {summary_of(log)} (side by side: {took:.0f} s for all runs; venv {p.how})"
+        outcomes.append(Outcome(p.run, line, "ok" if code == 0 else "FAIL"))
+    return outcomes
 
 
 def main() -> int:
@@ -223,7 +251,10 @@ def main() -> int:
         Run("lowest", support.lowest_python, support.lowest_pulumi),
         Run("newest", support.newest_python, None),
     )
-    outcomes = [run_one(run, support) for run in runs]
+    ready = [prepare(run, support) for run in runs]
+    skipped = {o.run: o for o in ready if isinstance(o, Outcome)}
+    ran = {o.run: o for o in run_side_by_side([p for p in ready if isinstance(p, Prepared)])}
+    outcomes = [skipped.get(run) or ran[run] for run in runs]
     print("\n=== matrix summary ===")
     for outcome in outcomes:
         print(f"{outcome.mark:<4} {outcome.run.name:<7} {outcome.line}")
