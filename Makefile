@@ -1,4 +1,4 @@
-# make test  : create .venv, install the project with its dev extras, run ruff, mypy and pytest, then the
+# make test  : create .venv, install the project with its dev extras, run ruff and mypy, then pytest beside the
 #              version matrix (scripts/matrix.py: lowest and newest Python x pulumi, venvs in .venv-matrix/)
 # make demo  : the quickstart stack against the bundled emulator: `pulumi up`/`destroy` with the Pulumi CLI,
 #              else (no CLI and no installer) the same program as a dry run (`ims-provider try`)
@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit matrix demo try bench clean
+.PHONY: test lint typecheck unit matrix matrix-venvs demo try bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,14 @@ unit: $(VENV)/.installed
 matrix: $(VENV)/.installed
 	$(PY) scripts/matrix.py
 
-test: lint typecheck unit matrix
+matrix-venvs: $(VENV)/.installed
+	$(PY) scripts/matrix.py --prepare
+
+# The main suite and the matrix runs mostly wait on emulated jobs, so they run side by side (the matrix shows
+# its runs' output when they end); the venvs are built first, since `pip install -e .` and the wheel test
+# both build in the source tree.
+test: lint typecheck matrix-venvs
+	$(MAKE) --no-print-directory -j2 unit matrix
 
 demo: $(VENV)/.installed
 	bash scripts/demo.sh

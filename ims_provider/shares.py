@@ -159,10 +159,10 @@ class ShareLifecycle(_Regional):
         found = [p for p in targets if p in current]
         if found:  # not sent again; said, since this resource now removes them on delete
             self.write(
-                f"ims: share of {image_id}: warning: {', '.join(found)} already a member of image {image_id} "
-                "(added by an interrupted earlier run of this resource, by another ImageShare, or outside "
-                "Pulumi; IMS does not say who): this resource now manages the membership, and removes it "
-                "when it is deleted or the project leaves target_project_ids"
+                f"ims: share of {image_id}: warning: image {image_id} is shared with {', '.join(found)} "
+                "already (by an interrupted earlier run of this resource, by another ImageShare, or outside "
+                "Pulumi; IMS does not say who): this resource now manages those members, and removes them "
+                "when it is deleted or they leave target_project_ids"
             )
         others = [p for p in current if p not in targets]
         if others:

@@ -755,8 +755,8 @@ def test_a_second_share_of_a_member_says_it_now_manages_it(
     pemu.admin.clear_requests()
     up(sharer, "other", {"source_image_id": golden, "target_project_ids": [member, second]})
     assert member_writes(pemu) == [adds(second, image=golden)]
-    warning = sharer.line_with("warning", member, "already a member")
-    assert "another ImageShare" in warning and "removes it" in warning and second not in warning
+    warning = sharer.line_with("warning", member, "already")
+    assert "another ImageShare" in warning and "removes them" in warning and second not in warning
 
 
 def test_a_second_acceptance_of_one_image_says_it_now_answers_for_it(
