@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+MATRIX_ARGS ?=
 
 .PHONY: test lint typecheck unit matrix matrix-venvs demo try bench clean
 
@@ -28,7 +29,7 @@ unit: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 matrix: $(VENV)/.installed
-	$(PY) scripts/matrix.py
+	$(PY) scripts/matrix.py $(MATRIX_ARGS)
 
 matrix-venvs: $(VENV)/.installed
 	$(PY) scripts/matrix.py --prepare
@@ -37,7 +38,7 @@ matrix-venvs: $(VENV)/.installed
 # its runs' output when they end); the venvs are built first, since `pip install -e .` and the wheel test
 # both build in the source tree.
 test: lint typecheck matrix-venvs
-	$(MAKE) --no-print-directory -j2 unit matrix
+	$(MAKE) --no-print-directory -j2 unit matrix MATRIX_ARGS=--prepared
 
 demo: $(VENV)/.installed
 	bash scripts/demo.sh

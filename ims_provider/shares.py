@@ -29,13 +29,13 @@ from ims_provider.waiter import Outcome
 
 __all__ = ["AccepterLifecycle", "ShareLifecycle"]
 
-_GONE_CODES = frozenset({"IMG.0027", "IMG.0086", "IMG.0144"})  # "the image does not exist" variants
 _NOT_SHARED_CODES = frozenset({"IMG.0027", "IMG.0114"})  # answering for an image, or membership, not there
 
 
 _MEMBER_RERUN_HINT = (
-    "The job keeps running on IMS and may still change the members. Run `pulumi up` again: a member already "
-    "there, or a share already accepted, is not sent again (or raise `timeouts` if IMS needs longer)."
+    "IMS may still run the job and change the members. Run the same command again: a member already there, "
+    "a member already gone, or a share already answered is not sent again (or raise `timeouts` if IMS needs "
+    "longer)."
 )
 
 
@@ -158,12 +158,7 @@ class ShareLifecycle(_Regional):
             jobs.run(lambda: client.add_members([image_id], missing), deadline, reporter)
         found = [p for p in targets if p in current]
         if found:  # not sent again; said, since this resource now removes them on delete
-            self.write(
-                f"ims: share of {image_id}: warning: image {image_id} is shared with {', '.join(found)} "
-                "already (by an interrupted earlier run of this resource, by another ImageShare, or outside "
-                "Pulumi; IMS does not say who): this resource now manages those members, and removes them "
-                "when it is deleted or they leave target_project_ids"
-            )
+            self._taken_over(image_id, found)
         others = [p for p in current if p not in targets]
         if others:
             self.write(
@@ -178,6 +173,16 @@ class ShareLifecycle(_Regional):
         if record is None:
             raise ImsProviderError(f"image {image_id} disappeared while it was being shared")
         return record
+
+    def _taken_over(self, image_id: str, found: list[str]) -> None:
+        """Say that members found in place are now this resource's (IMS keeps no owner of a member)."""
+        self.write(
+            f"ims: share of {image_id}: warning: image {image_id} is shared with {', '.join(found)} already "
+            "(by an interrupted earlier run of this resource, by another ImageShare, or outside Pulumi; IMS "
+            "does not say who): this resource now manages those members, and removes them when it is deleted "
+            "or they leave target_project_ids; if another resource still lists them, its delete removes them "
+            "from under this one (rename with `aliases`, move stacks with `pulumi state delete`)"
+        )
 
     def _record(self, image_id: str, applied: Mapping[str, Any], region: str) -> ImageRecord | None:
         """Outputs: the program's projects with IMS's member status; one no longer a member drops out of the
@@ -210,6 +215,10 @@ class ShareLifecycle(_Regional):
         wanted = [str(p) for p in new.get("target_project_ids") or []]
         dropped = [str(p) for p in old.get("target_project_ids") or [] if p not in wanted and p in current]
         added = [p for p in wanted if p not in current]
+        before = [str(p) for p in old.get("target_project_ids") or []]
+        found = [p for p in wanted if p in current and p not in before]
+        if found:
+            self._taken_over(image_id, found)
         try:  # removed first: IMS limits an image's members (MAX_MEMBERS), so a swap at the limit must fit
             if dropped:
                 jobs.run(lambda: client.delete_members([image_id], dropped), deadline, reporter)
@@ -282,7 +291,9 @@ class AccepterLifecycle(_Regional):
             self.write(
                 f"ims: {label}: warning: image {image_id} was accepted already (by an interrupted earlier "
                 "run, by another ImageShareAccepter, or outside Pulumi), so nothing was sent: this resource "
-                f"now answers for the acceptance, and rejects the image when it is deleted{unchecked}"
+                f"now answers for the acceptance, and rejects the image when it is deleted; if another "
+                "resource still holds it, its delete rejects it from under this one (rename with `aliases`, "
+                f"move stacks with `pulumi state delete`){unchecked}"
             )
         record = self._state(image_id, inputs, region)
         if record is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ims_provider import recovery
 from ims_provider.errors import ImsProviderError
-from ims_provider.model.live import KIND_KEY, LiveImage
+from ims_provider.model.live import CLAIM_TAG, KIND_KEY, LiveImage
 from ims_provider.model.private_image import PRIVATE_IMAGE, label_of, timeouts_of
 from ims_provider.model.schema import KEEP, REMOVE, ResourceSchema
 from ims_provider.model.tags import declared_tags, in_program_form
@@ -63,7 +63,8 @@ class Upkeep(ImageOperations):
         if claim and claim != image_id:
             raise ImsProviderError(
                 f"existing_image_id: image {image_id} is a data image of the PrivateImage with ID {claim}, "
-                "which manages (and deletes) it"
+                "which manages (and deletes) it (or a copy of one, which carries that claim: to adopt it "
+                f"here, delete its {CLAIM_TAG} tag first)"
             )
         if claim == image_id:
             # Moving an image between stacks (retain_on_delete, then adopt) looks exactly like this, so it is

@@ -1,4 +1,4 @@
-"""The ends of the support range, tested: ``make test`` runs this after the main suite.
+"""The ends of the support range, tested: ``make test`` runs this beside the main suite.
 
 pyproject.toml says which versions we support (``requires-python``, the Python classifiers, the ``pulumi``
 bound). This runs the tests that depend on them (the provider through the real dynamic provider host, the
@@ -140,7 +140,7 @@ def newest_pulumi(python: Path, requirement: str) -> str:
         if done.returncode == 0:
             return str(json.loads(done.stdout)["install"][0]["metadata"]["version"])
         errors += done.stderr
-    raise SystemExit(f"matrix: could not resolve {requirement}:\n{errors}")
+    raise BuildError(f"could not resolve {requirement}:\n{errors}")
 
 
 def example_requirements() -> list[Path]:
@@ -154,12 +154,16 @@ def venv_key(python_version: str, pulumi: str) -> str:
     return digest.hexdigest()
 
 
+class BuildError(Exception):
+    """An install step of a run's venv failed; the run is a FAIL line, not the end of the matrix."""
+
+
 def quiet_run(command: list[str], cwd: Path) -> None:
     """Run an install step; its output is shown only when it fails."""
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stdout.write(done.stdout + done.stderr)
-        raise SystemExit(f"matrix: failed ({done.returncode}): {' '.join(command)}")
+        raise BuildError(f"failed ({done.returncode}): {' '.join(command)}")
 
 
 def build_venv(name: str, python: Path, python_version: str, pulumi: str) -> tuple[Path, str]:
@@ -182,6 +186,7 @@ def build_venv(name: str, python: Path, python_version: str, pulumi: str) -> tup
     quiet_run([*pip, *(arg for f in files for arg in ("-r", str(f)))], cwd=files[0].parent)
     quiet_run([*pip, "-e", ".[test]"], cwd=REPO)
     stamp.write_text(key, encoding="utf-8")
+    (venv / PULUMI_RECORD).write_text(pulumi, encoding="utf-8")
     return venv, f"built in {time.monotonic() - started:.0f} s"
 
 
@@ -212,19 +217,35 @@ class Prepared:
     how: str
 
 
-def prepare(run: Run, support: SupportRange) -> Prepared | Outcome:
-    """The run's interpreter and venv, or a skip when the machine lacks the interpreter."""
+PULUMI_RECORD = ".matrix-pulumi"  # the pulumi version a venv was built with
+
+
+def recorded_pulumi(name: str) -> str | None:
+    record = MATRIX_DIR / name / PULUMI_RECORD
+    if not record.is_file():
+        return None
+    return record.read_text(encoding="utf-8").strip() or None
+
+
+def prepare(run: Run, support: SupportRange, *, prepared: bool = False) -> Prepared | Outcome:
+    """The run's interpreter and venv, or a skip when the machine lacks the interpreter (a FAIL when its
+    venv cannot be built). ``prepared``: ``--prepare`` has just built the venvs, so the newest pulumi is
+    not asked for again (a new answer would rebuild a venv while the main suite builds a wheel)."""
     found = find_python(run.python)
     if found is None:
         line = f"SKIP: no CPython {run.python} here (not in `pyenv versions`, no python{run.python} on PATH)"
         print(f"\n=== matrix {run.name}: {line}", flush=True)
         return Outcome(run, line, "skip")
     python, python_version = found
-    pulumi = run.pulumi or newest_pulumi(python, support.pulumi_requirement)
-    title = f"CPython {python_version}, pulumi {pulumi}"
-    venv, how = build_venv(
-        run.name, python, python_version, pulumi
-    )  # one at a time: `pip -e .` shares the tree
+    pulumi = run.pulumi or (recorded_pulumi(run.name) if prepared else None)
+    try:
+        pulumi = pulumi or newest_pulumi(python, support.pulumi_requirement)
+        title = f"CPython {python_version}, pulumi {pulumi}"
+        venv, how = build_venv(run.name, python, python_version, pulumi)  # one at a time: `pip -e .`
+    except BuildError as exc:
+        line = f"CPython {python_version}: the venv could not be built: {exc}"
+        print(f"\n=== matrix {run.name}: {line}", flush=True)
+        return Outcome(run, line, "FAIL")
     print(f"matrix {run.name}: {title} ({python}), venv .venv-matrix/{run.name} {how}", flush=True)
     return Prepared(run, title, venv, how)
 
@@ -251,9 +272,10 @@ def main() -> int:
         Run("lowest", support.lowest_python, support.lowest_pulumi),
         Run("newest", support.newest_python, None),
     )
-    ready = [prepare(run, support) for run in runs]
-    if sys.argv[1:] == ["--prepare"]:  # venvs only: `make test` then runs the tests beside the main suite
-        return 0
+    args = sys.argv[1:]
+    ready = [prepare(run, support, prepared="--prepared" in args) for run in runs]
+    if "--prepare" in args:  # venvs only: `make test` then runs the tests beside the main suite (--prepared)
+        return 1 if any(isinstance(o, Outcome) and o.mark == "FAIL" for o in ready) else 0
     skipped = {o.run: o for o in ready if isinstance(o, Outcome)}
     ran = {o.run: o for o in run_side_by_side([p for p in ready if isinstance(p, Prepared)])}
     outcomes = [skipped.get(run) or ran[run] for run in runs]

@@ -675,7 +675,7 @@ def test_a_member_job_past_its_deadline_says_what_a_rerun_does(
     message = failure(lambda: sharer.create("share", inputs)).splitlines()[-1]
     [job] = [j for j in pemu.admin.state()["jobs"] if j["job_type"] == "imsAddImageMembersJob"]
     assert f"waiting for IMS member job {job['job_id']}. " in message
-    assert "may still change the members" in message and "image" not in message
+    assert "may still run the job and change the members" in message and "image" not in message
     assert len(member_writes(pemu)) == 1
 
 
@@ -729,11 +729,12 @@ def test_bad_project_lists_fail_check_before_any_call(
 # --- one image, several resources; replacements; answers that say nothing of the image ---------------------
 
 
-def test_share_replaced_by_force_keeps_its_members(
+def test_a_delete_first_replacement_of_a_share_adds_its_members_again(
     pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_sdk: Any
 ) -> None:
-    """`pulumi up --replace` of a share (same image): delete-first, so the members are removed and added again
-    (pending: the members answer anew), never left out by the old share's delete running last."""
+    """What `pulumi up --replace` of a share (same image) does, delete-first as the model asks
+    (test_pipeline_model checks the option): the members are removed and added again, pending (the members
+    answer anew), never left out by the old share's delete running last."""
     member = member_of(pemu)
     program = {"source_image_id": golden, "target_project_ids": [member]}
     res = up(sharer, "share", program)
@@ -757,6 +758,21 @@ def test_a_second_share_of_a_member_says_it_now_manages_it(
     assert member_writes(pemu) == [adds(second, image=golden)]
     warning = sharer.line_with("warning", member, "already")
     assert "another ImageShare" in warning and "removes them" in warning and second not in warning
+    assert "aliases" in warning
+
+
+def test_a_member_added_in_place_that_was_there_already_is_named_too(
+    pemu: EmulatorServer, sharer: DynamicProviderHost, golden: str, owner_console: ImsClient
+) -> None:
+    """An update that adds a project another share (or someone) made a member already sends nothing for it and
+    says, as a create would, that this resource now manages it."""
+    member, second = member_of(pemu), new_project(pemu, "second")
+    res = up(sharer, "share", {"source_image_id": golden, "target_project_ids": [member]})
+    shared_outside(pemu, owner_console, golden, second)
+    update(sharer, res, {"source_image_id": golden, "target_project_ids": [member, second]})
+    assert member_writes(pemu) == []
+    warning = sharer.line_with("warning", second, "already")
+    assert "now manages those members" in warning and member not in warning
 
 
 def test_a_second_acceptance_of_one_image_says_it_now_answers_for_it(
@@ -811,4 +827,4 @@ def test_a_member_job_ims_stops_knowing_says_what_a_rerun_does(pemu: EmulatorSer
         inputs = view.checked("share", {"source_image_id": golden, "target_project_ids": [member_of(pemu)]})
         message = failure(lambda: view.create("share", inputs)).splitlines()[-1]
     assert "accepted the member request as job" in message
-    assert "may still change the members" in message and "adopts" not in message
+    assert "may still run the job and change the members" in message and "adopts" not in message

@@ -496,3 +496,15 @@ def test_the_stack_timing_settings_reach_every_lifecycle() -> None:
     assert (options.recovery_grace, options.poll_delay, options.progress) == (7.0, 0.5, False)
     assert ImageOperations(ImsClient(cfg), options).recovery_grace == 7.0
     assert ImageOperations(ImsClient(load()), _options(load())).recovery_grace == DEFAULT_RECOVERY_GRACE
+
+    from ims_provider.provider import (
+        ImageCopyProvider,
+        ImageShareAccepterProvider,
+        ImageShareProvider,
+        PrivateImageProvider,
+    )
+
+    image = PrivateImageProvider()._build(ImsClient(cfg), cfg)
+    assert image.creation.recovery_grace == image.upkeep.recovery_grace == 7.0
+    for provider in (ImageCopyProvider(), ImageShareProvider(), ImageShareAccepterProvider()):
+        assert provider._build(ImsClient(cfg), cfg).options == options, type(provider).__name__
