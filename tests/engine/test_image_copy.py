@@ -23,7 +23,17 @@ from ims_provider.recovery import CLAIM_ATTRIBUTE, CLAIM_TAG
 from tests.emulator.emu_support import sdk_client
 from tests.engine.conftest import HOME_REGION, OTHER_REGION, TYPE_TOKENS, pipeline_config
 from tests.engine.host import DynamicProviderHost
-from tests.engine.support import DIFF_NONE, DIFF_SOME, Deployed, body_of, images, up, update, writes
+from tests.engine.support import (
+    DIFF_NONE,
+    DIFF_SOME,
+    Deployed,
+    body_of,
+    images,
+    killed_while_waiting,
+    up,
+    update,
+    writes,
+)
 from tests.reliability.support import attempt, wait_until
 
 AGENCY = "ims_admin_agency"  # the agency every emulator account has
@@ -102,31 +112,16 @@ def failure_of(call: Any, *args: Any) -> str:
 
 
 def killed_mid_copy(emu: EmulatorServer, name: str, program: dict[str, Any]) -> str:
-    """``pulumi up`` interrupted by a second Ctrl-C while IMS copies: a host of its own submits the copy,
-    starts polling the job and is killed. The job clock stands still meanwhile, so the copy is surely still
-    being made; it runs on once the host is dead. Returns the job ID (the engine got no answer: no state)."""
+    """``pulumi up`` interrupted while IMS copies (:func:`killed_while_waiting`). The job clock stands still
+    meanwhile, so the copy is surely still being made; it runs on once the host is dead. Returns the job ID
+    (the engine got no answer: no state)."""
     emu.admin.set_clock("manual")
-    first = DynamicProviderHost(pipeline_config(emu))
-    first.start()
-    try:
-        view = first.serving(ImageCopyProvider(), TYPE_TOKENS["ImageCopy"])
-        inputs = view.checked(name, program)
-        outcome: list[Any] = []
-        call = threading.Thread(target=lambda: outcome.append(attempt(view.create, name, inputs)))
-        call.start()
-        wait_until(lambda: _job_polled(emu), 30, "the first host submits the copy and polls its job")
-        first.kill()
-        call.join(timeout=30)
-    finally:
-        first.stop()
-    assert isinstance(outcome[0], grpc.RpcError), outcome  # no answer reached the engine
+    killed_while_waiting(
+        emu, pipeline_config(emu), ImageCopyProvider(), TYPE_TOKENS["ImageCopy"], name, program
+    )
     [job] = [j for j in emu.admin.state()["jobs"] if j["status"] in ("INIT", "RUNNING")]
     emu.admin.set_clock("real")  # IMS goes on copying
     return str(job["job_id"])
-
-
-def _job_polled(emu: EmulatorServer) -> bool:
-    return any(e["path"].startswith("/v1/cloudimages/job/") for e in emu.admin.requests(method="GET"))
 
 
 def job_of(emu: EmulatorServer, image_id: str) -> str:

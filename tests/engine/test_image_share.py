@@ -7,7 +7,6 @@ What reached IMS is read from the emulator's request log; the end state is confi
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -25,8 +24,17 @@ from ims_provider.provider import ImageShareAccepterProvider, ImageShareProvider
 from tests.emulator.emu_support import sdk_client
 from tests.engine.conftest import HOME_REGION, OTHER_REGION, TYPE_TOKENS, pipeline_config
 from tests.engine.host import DynamicProviderHost
-from tests.engine.support import DIFF_NONE, DIFF_SOME, Deployed, body_of, make_image, up, update
-from tests.reliability.support import attempt, wait_until
+from tests.engine.support import (
+    DIFF_NONE,
+    DIFF_SOME,
+    Deployed,
+    body_of,
+    killed_while_waiting,
+    make_image,
+    up,
+    update,
+)
+from tests.reliability.support import wait_until
 
 MEMBERS_PATH = "/v1/cloudimages/members"
 NOBODY = "0123456789abcdef0123456789abcdef"  # a well-formed project ID no account has
@@ -145,24 +153,8 @@ def killed_mid_job(
     name: str,
     program: Mapping[str, Any],
 ) -> None:
-    """``pulumi up`` interrupted by a second Ctrl-C while IMS runs the member job: a host of ``account``'s
-    stack submits the job, starts polling it, and is killed; no answer reaches the engine, nor any state."""
-    first = DynamicProviderHost(pipeline_config(pemu, account))
-    first.start()
-    view = first.serving(provider, token)
-    inputs = view.checked(name, program)
-    outcome: list[Any] = []
-    call = threading.Thread(target=lambda: outcome.append(attempt(view.create, name, inputs)))
-    call.start()
-    wait_until(lambda: job_polled(pemu), 30, "the first host submits the member job and starts waiting")
-    first.kill()
-    call.join(timeout=30)
-    first.stop()
-    assert isinstance(outcome[0], grpc.RpcError), outcome
-
-
-def job_polled(pemu: EmulatorServer) -> bool:
-    return any(e["path"].startswith("/v1/cloudimages/job/") for e in pemu.admin.requests(method="GET"))
+    """``pulumi up`` of ``account``'s stack interrupted while IMS runs the member job."""
+    killed_while_waiting(pemu, pipeline_config(pemu, account), provider, token, name, program)
 
 
 # --- ImageShare ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ fault plans and the figures read back from the emulator's request log."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -10,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import grpc
 
@@ -379,3 +381,22 @@ def count_latency(
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def secret_variants(secret: str) -> set[str]:
+    """A secret as it could leak: as is, base64 (both alphabets), URL-quoted and hex-encoded."""
+    raw = secret.encode()
+    return {
+        secret,
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        quote(secret, safe=""),
+        quote_plus(secret),
+        raw.hex(),
+    }
+
+
+def leaked(secrets: Iterable[str], texts: Iterable[str]) -> list[str]:
+    """The secrets that appear, in any of their forms, in the texts."""
+    text = "\n".join(texts)
+    return [s for s in secrets for v in secret_variants(s) if v in text]

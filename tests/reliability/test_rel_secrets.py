@@ -13,7 +13,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import grpc
 import pytest
@@ -27,25 +27,13 @@ from ims_provider.lifecycle import ImageLifecycle
 from ims_provider.operations import RunOptions
 from ims_provider.redact import Redactor
 from tests.engine.host import DynamicProviderHost
-from tests.reliability.support import inputs_for
+from tests.reliability.support import inputs_for, leaked
 
 SECRET_KEY = "Sk-7f3e-SECRET-aksk-0042-zz"
 SECURITY_TOKEN = "Sts-TOKEN-9b1d-temporary-77"
 AUTH_TOKEN = "Xat-IAM-TOKEN-5c2e-abcdef-99"
 WRONG_SECRET_KEY = "Sk-WRONG-secret-1234-qq"
 SECRETS = (SECRET_KEY, SECURITY_TOKEN, AUTH_TOKEN, WRONG_SECRET_KEY)
-
-
-def variants(secret: str) -> set[str]:
-    raw = secret.encode()
-    return {
-        secret,
-        base64.b64encode(raw).decode().rstrip("="),
-        base64.urlsafe_b64encode(raw).decode().rstrip("="),
-        quote(secret, safe=""),
-        quote_plus(secret),
-        raw.hex(),
-    }
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +98,7 @@ class Capture:
         self.texts.append(base64.b64decode(blob).decode("latin-1"))
 
     def leaks(self) -> list[str]:
-        text = "\n".join(self.texts)
-        return [s for s in SECRETS for v in variants(s) if v in text]
+        return leaked(SECRETS, self.texts)
 
 
 def exercise_every_path(host: DynamicProviderHost, emu: EmulatorServer, cap: Capture) -> None:
