@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
-from pulumi.dynamic import ResourceProvider
 from pulumi.runtime.proto import provider_pb2
 
 from ims_provider.client import ImsClient
@@ -87,37 +83,3 @@ def make_image(console: ImsClient, name: str, **extra: Any) -> str:
         assert job["status"] != "FAIL", job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} did not finish")
-
-
-def job_polled(emu: EmulatorServer) -> bool:
-    """Some host has polled a job (so it submitted one and is waiting)."""
-    return any(e["path"].startswith("/v1/cloudimages/job/") for e in emu.admin.requests(method="GET"))
-
-
-def killed_while_waiting(
-    emu: EmulatorServer,
-    config: Mapping[str, Any],
-    provider: ResourceProvider,
-    token: str,
-    name: str,
-    program: Mapping[str, Any],
-) -> None:
-    """``pulumi up`` interrupted by a second Ctrl-C while IMS runs the job a create submitted: a host of
-    its own (``config``) submits it, starts polling the job, and is killed; no answer reaches the engine,
-    nor any state."""
-    from tests.reliability.support import attempt, wait_until
-
-    first = DynamicProviderHost(dict(config))
-    first.start()
-    try:
-        view = first.serving(provider, token)
-        inputs = view.checked(name, dict(program))
-        outcome: list[Any] = []
-        call = threading.Thread(target=lambda: outcome.append(attempt(view.create, name, inputs)))
-        call.start()
-        wait_until(lambda: job_polled(emu), 30, "the first host submits the job and starts waiting")
-        first.kill()
-        call.join(timeout=30)
-    finally:
-        first.stop()
-    assert isinstance(outcome[0], grpc.RpcError), outcome  # no answer reached the engine

@@ -29,12 +29,11 @@ from tests.engine.support import (
     Deployed,
     body_of,
     images,
-    killed_while_waiting,
     up,
     update,
     writes,
 )
-from tests.reliability.support import attempt, wait_until
+from tests.reliability.support import attempt, killed_while_waiting, wait_until
 
 AGENCY = "ims_admin_agency"  # the agency every emulator account has
 ODD_NAME = "golden.v1.2_金色 镜像"  # dots, Chinese characters and an inner space: all legal in an IMS name
@@ -116,9 +115,8 @@ def killed_mid_copy(emu: EmulatorServer, name: str, program: dict[str, Any]) -> 
     meanwhile, so the copy is surely still being made; it runs on once the host is dead. Returns the job ID
     (the engine got no answer: no state)."""
     emu.admin.set_clock("manual")
-    killed_while_waiting(
-        emu, pipeline_config(emu), ImageCopyProvider(), TYPE_TOKENS["ImageCopy"], name, program
-    )
+    serving = (ImageCopyProvider(), TYPE_TOKENS["ImageCopy"])
+    killed_while_waiting(emu, pipeline_config(emu), name, program, serving)
     [job] = [j for j in emu.admin.state()["jobs"] if j["status"] in ("INIT", "RUNNING")]
     emu.admin.set_clock("real")  # IMS goes on copying
     return str(job["job_id"])

@@ -29,12 +29,11 @@ from tests.engine.support import (
     DIFF_SOME,
     Deployed,
     body_of,
-    killed_while_waiting,
     make_image,
     up,
     update,
 )
-from tests.reliability.support import wait_until
+from tests.reliability.support import killed_while_waiting, wait_until
 
 MEMBERS_PATH = "/v1/cloudimages/members"
 NOBODY = "0123456789abcdef0123456789abcdef"  # a well-formed project ID no account has
@@ -154,7 +153,7 @@ def killed_mid_job(
     program: Mapping[str, Any],
 ) -> None:
     """``pulumi up`` of ``account``'s stack interrupted while IMS runs the member job."""
-    killed_while_waiting(pemu, pipeline_config(pemu, account), provider, token, name, program)
+    killed_while_waiting(pemu, pipeline_config(pemu, account), name, program, (provider, token))
 
 
 # --- ImageShare ---------------------------------------------------------------------------------------------

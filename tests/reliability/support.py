@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import grpc
+from pulumi.dynamic import ResourceProvider
 
 from ims_provider.client import ImsClient
 from ims_provider.config import load_config
@@ -149,27 +150,45 @@ def attempt(call: Callable[..., Any], *args: Any) -> Any:
         return exc
 
 
+def killed_while_waiting(
+    emu: EmulatorServer,
+    config: Mapping[str, Any],
+    name: str,
+    program: Mapping[str, Any],
+    serving: tuple[ResourceProvider, str] | None = None,
+) -> None:
+    """``pulumi up`` interrupted by a second Ctrl-C while IMS runs the job a create submitted: a host of its
+    own (``config``; ``serving``: another provider and its type token than PrivateImage's) submits it, starts
+    polling the job, and is killed. The engine got no answer, so nothing is in state."""
+    first = DynamicProviderHost(dict(config))
+    first.start()
+    try:
+        view = first.serving(*serving) if serving else first
+        inputs = view.checked(name, dict(program))
+        outcome: list[Any] = []
+        call = threading.Thread(target=lambda: outcome.append(attempt(view.create, name, inputs)))
+        call.start()
+        wait_until(lambda: job_polled(emu), 30, "the first host submits the job and starts waiting")
+        first.kill()
+        call.join(timeout=30)
+    finally:
+        first.stop()
+    assert isinstance(outcome[0], grpc.RpcError), outcome  # no answer reached the engine
+
+
 def kill_mid_wait(
     emu: EmulatorServer, config: Mapping[str, str], name: str, program: Mapping[str, Any]
 ) -> str:
-    """``pulumi up`` interrupted by a second Ctrl-C while IMS runs the job: a host submits the create, starts
-    polling the job, and is killed. Returns the job's ID; the engine got no answer, so nothing is in state."""
-    first = DynamicProviderHost(config)
-    first.start()
-    inputs = first.checked(name, program)
-    outcome: list[Any] = []
-    call = threading.Thread(target=lambda: outcome.append(attempt(first.create, name, inputs)))
-    call.start()
-    wait_until(lambda: _job_polled(emu), 30, "the first host submits the job and starts waiting")
-    first.kill()
-    call.join(timeout=30)
-    assert isinstance(outcome[0], grpc.RpcError), outcome  # no answer reached the engine
+    """A PrivateImage create killed while IMS runs its job (:func:`killed_while_waiting`); returns the job's
+    ID."""
+    killed_while_waiting(emu, config, name, program)
     [job] = emu.admin.state()["jobs"]
     assert job["status"] in ("INIT", "RUNNING")  # the image is still being made
     return str(job["job_id"])
 
 
-def _job_polled(emu: EmulatorServer) -> bool:
+def job_polled(emu: EmulatorServer) -> bool:
+    """Some host has polled a job (so it submitted one and is waiting)."""
     return any(e["path"].startswith("/v1/cloudimages/job/") for e in emu.admin.requests(method="GET"))
 
 
