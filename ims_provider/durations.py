@@ -86,7 +86,8 @@ def defaults_text(defaults: Mapping[str, float]) -> str:
     """Default timeouts as the docs say them: ``defaults 5m each``, ``defaults create 60m, update 10m``."""
 
     def short(seconds: float) -> str:
-        return f"{round(seconds) // 60}m" if round(seconds) % 60 == 0 else format_duration(seconds)
+        whole = round(seconds)
+        return f"{whole // 60}m" if whole >= 60 and whole % 60 == 0 else format_duration(seconds)
 
     values = {short(v) for v in defaults.values()}
     if len(values) == 1:

@@ -31,6 +31,7 @@ from ims_provider.model.rules import Failure, RuleError, whole
 from ims_provider.model.tags import TAG_INPUTS, declared_tags, in_program_form, tag_map
 
 APPLIED: Final = "applied_inputs"
+LEGACY_INPUT_KEYS: Final = "input_keys"  # state written before APPLIED listed the input names here
 TAG_API: Final = "tag API"  # the Reported.key of tags: read with GET .../tags, never from the image body
 
 
@@ -239,7 +240,7 @@ class ResourceSchema:
     def lives_in(self, props: Mapping[str, Any], provider_region: str) -> str:
         """The region the resource lives in: the one its outputs record (``region``), else its region input,
         else the provider's. ``props`` are its outputs, or before create its inputs."""
-        if APPLIED in props or "input_keys" in props:  # outputs
+        if APPLIED in props or LEGACY_INPUT_KEYS in props:  # outputs
             recorded = props.get("region")
             if isinstance(recorded, str) and recorded:
                 return recorded
@@ -403,7 +404,7 @@ class ResourceSchema:
         applied = olds.get(APPLIED)
         if isinstance(applied, Mapping):
             return self.set_inputs(applied)
-        keys = olds.get("input_keys")
+        keys = olds.get(LEGACY_INPUT_KEYS)
         names = [str(k) for k in keys] if isinstance(keys, list) else list(self.input_names)
         return {k: olds[k] for k in names if k in self._by_name and olds.get(k) is not None}
 
